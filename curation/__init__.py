@@ -1,0 +1,1 @@
+"""Curation: raw text to clean, deduplicated Parquet shards."""

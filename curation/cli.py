@@ -1,0 +1,83 @@
+"""`gristmill curate` and `gristmill steps`."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from curation.config import load_pipeline
+from curation.errors import GristmillError
+from curation.executor import RunOptions, run_pipeline
+from curation.pipeline import Pipeline
+from curation.registry import all_steps
+from curation.summary import print_summary
+
+_DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+                errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
+
+
+def curate_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("curate", help="run a curation pipeline (YAML)",
+                                 description="Run a pipeline; rerun the same command to resume.")
+    parser.add_argument("pipeline", help="pipeline YAML file")
+    parser.add_argument("overrides", nargs="*", metavar="key.path=value",
+                        help="override config values, e.g. steps.length.min_words=50")
+    parser.add_argument("--input", action="append", help="input path/glob (repeatable)")
+    parser.add_argument("--output", help="output directory")
+    parser.add_argument("--workers", type=int, help="worker processes (default: cores)")
+    parser.add_argument("--strict", action="store_true", help="stop at the first bad record")
+    parser.add_argument("--skip-bad-files", action="store_true",
+                        help="finish without input files that cannot be read")
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished output")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.set_defaults(func=run_curate)
+
+
+def run_curate(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    if args.input:
+        overrides.append(f"input.paths={args.input!r}")
+    if args.output:
+        overrides.append(f"output.path={args.output!r}")
+    config, text = load_pipeline(args.pipeline, overrides)
+    if config.executor.type == "ray":
+        raise GristmillError("executor 'ray' is not available yet; use executor.type=local")
+    pipeline = Pipeline(config, text, overrides)
+    options = RunOptions(args.workers, args.strict, args.overwrite, args.skip_bad_files,
+                         args.quiet)
+    start = time.monotonic()
+    try:
+        result = run_pipeline(pipeline, options)
+    except OSError as err:
+        if err.errno not in _DISK_ERRORS:
+            raise
+        raise GristmillError(f"cannot write {err.filename or config.output.path}: "
+                             f"{_DISK_ERRORS[err.errno]}; finished work is kept, free space "
+                             "or fix permissions and run the same command to resume") from None
+    print_summary(result.manifest, config.output.path, time.monotonic() - start)
+    return 0
+
+
+def steps_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("steps", help="list every step with its parameters")
+    parser.add_argument("name", nargs="?", help="show one step only")
+    parser.set_defaults(func=run_steps)
+
+
+def run_steps(args: argparse.Namespace) -> int:
+    console = Console()
+    for name, cls in sorted(all_steps().items()):
+        if args.name and name != args.name:
+            continue
+        table = Table(title=f"{name}: {(cls.__doc__ or '').strip()}", title_justify="left")
+        for column in ("parameter", "default", "what it does"):
+            table.add_column(column)
+        for param, field in cls.Params.model_fields.items():
+            default = "(required)" if field.is_required() else repr(field.default)
+            table.add_row(param, default, field.description or "")
+        console.print(table)
+    return 0

@@ -1,0 +1,195 @@
+"""The local executor: stages over input files with a process pool, resumable at any kill.
+
+Per stage, every unit not yet finished runs in a worker; a global step's reduce runs in
+the driver between stages; finalize publishes files and the manifest. Re-running the same
+command after a crash skips finished units and reduces and ends with the same output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.counters import StepCounts, merge_all
+from curation.errors import GristmillError
+from curation.finalize import MANIFEST, finalize
+from curation.io.atomic import write_json_atomic
+from curation.io.readers import InputFile, discover
+from curation.pipeline import Pipeline, Stage
+from curation.progress import RunProgress
+from curation.steps.base import GlobalStep
+from curation.unit_task import UnitResult, run_unit
+from curation.workdir import WorkDir, commit_dir
+
+
+@dataclass
+class RunOptions:
+    """Command-line switches that change how (not what) a run executes."""
+
+    workers: int | None = None
+    strict: bool = False
+    overwrite: bool = False
+    skip_bad_files: bool = False
+    quiet: bool = False
+
+
+@dataclass
+class RunResult:
+    manifest: dict[str, Any]
+    counts: list[StepCounts]
+    failed: list[str] = field(default_factory=list)
+
+
+class RunFailed(GristmillError):
+    """Some input files could not be read; the rest is done and resumable."""
+
+
+def run_pipeline(pipeline: Pipeline, options: RunOptions) -> RunResult:
+    """Run every stage, the reduces between them, and finalize."""
+    work = WorkDir(Path(pipeline.config.output.path))
+    files = discover(pipeline.config.input)
+    prepare_output(work, pipeline, files, options.overwrite)
+    workers = _worker_count(options.workers or pipeline.config.executor.workers, len(files))
+    results: list[list[UnitResult]] = []
+    failed: dict[int, str] = {}
+    counter = mp.get_context("fork").Value("q", 0)
+    with _pool(workers, pipeline, counter) as pool, RunProgress(counter, options.quiet) as progress:
+        for stage in pipeline.stages:
+            units = [f for f in files if f.index not in failed]
+            stage_results = _run_stage(pool, pipeline, stage, units, work, options, progress)
+            failed.update({r.unit: r.error for r in stage_results if r.error})
+            if failed and not options.skip_bad_files:
+                raise RunFailed(_failure_message(failed, files))
+            results.append([r for r in stage_results if not r.error])
+            if stage.exit is not None:
+                run_reduce(pipeline, stage, [f for f in files if f.index not in failed], work)
+    counts = merge_all([r.counts for stage in results for r in stage], pipeline.names)
+    inputs = {"files": len(files), "bytes": sum(f.size for f in files),
+              "skipped_files": [{"path": files[u].url, "error": e} for u, e in failed.items()]}
+    manifest = finalize(pipeline, work, results, counts, inputs)
+    return RunResult(manifest, counts, list(failed.values()))
+
+
+def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],
+                   overwrite: bool) -> None:
+    """Start fresh, or resume the same run; never mix two different runs in one directory."""
+    out = work.output
+    fingerprint = run_fingerprint(pipeline, files)
+    ours = (out / MANIFEST).exists() or work.root.exists()
+    if out.exists() and any(out.iterdir()):
+        if not ours:
+            raise GristmillError(f"{out}: output directory is not empty and was not made by "
+                                 "gristmill; choose another --output")
+        if overwrite:
+            shutil.rmtree(out)
+        elif (out / MANIFEST).exists():
+            raise GristmillError(f"{out}: holds a finished run; pass --overwrite to replace "
+                                 "it or choose another --output")
+        elif json.loads(work.run_file.read_text()).get("fingerprint") != fingerprint:
+            raise GristmillError(f"{out}: holds an unfinished run of a different pipeline or "
+                                 "input; pass --overwrite to discard it or choose another "
+                                 "--output")
+    work.root.mkdir(parents=True, exist_ok=True)
+    work.clean_stale()
+    if not work.run_file.exists():
+        write_json_atomic(work.run_file, {"fingerprint": fingerprint})
+
+
+def run_fingerprint(pipeline: Pipeline, files: list[InputFile]) -> str:
+    """What makes two runs the same run: the resolved config (less workers) and the inputs."""
+    config = pipeline.config.model_dump(mode="json")
+    config["executor"].pop("workers", None)
+    state = {"config": config, "files": [(f.url, f.size) for f in files]}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _worker_count(requested: int | None, units: int) -> int:
+    return max(1, min(requested or os.cpu_count() or 1, units))
+
+
+def _failure_message(failed: dict[int, str], files: list[InputFile]) -> str:
+    lines = [f"{len(failed)} of {len(files)} input files could not be read:"]
+    lines += [f"  {error}" for _, error in sorted(failed.items())]
+    lines.append("The other files are done; fix or remove the files above and run the same "
+                 "command again to resume, or add --skip-bad-files to finish without them.")
+    return "\n".join(lines)
+
+
+def _run_stage(pool, pipeline: Pipeline, stage: Stage, units: list[InputFile], work: WorkDir,
+               options: RunOptions, progress: RunProgress) -> list[UnitResult]:
+    label = f"stage {stage.index + 1}/{len(pipeline.stages)}"
+    progress.start_stage(label, len(units), sum(u.size for u in units))
+    tasks = [(stage.index, unit, options.strict) for unit in units]
+    size = {u.index: u.size for u in units}
+    results = []
+    mapper = pool.imap_unordered(_worker_run, tasks) if pool else map(_worker_run, tasks)
+    for result in mapper:
+        progress.unit_done(size[result.unit])
+        results.append(result)
+    progress.end_stage()
+    return sorted(results, key=lambda r: r.unit)
+
+
+def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: WorkDir) -> None:
+    """The global step between stage k and k+1, published as one directory (resumable)."""
+    final = work.reduce_dir(stage.exit)
+    if final.exists():
+        return
+    step = pipeline.step(stage.exit)
+    assert isinstance(step, GlobalStep)
+    tmp = work.fresh_tmp(final)
+    dirs = [work.unit_dir(stage.index, u.index) for u in units]
+    step.reduce([d / f"keys-{stage.exit}.npy" for d in dirs],
+                [sorted(d.glob("kept-*.parquet")) for d in dirs], tmp)
+    commit_dir(tmp, final)
+
+
+# Worker side: the pipeline and work dir are handed over once per process, not per task.
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(pipeline: Pipeline, counter: Any) -> None:
+    _STATE.update(pipeline=pipeline, counter=counter)
+
+
+def _worker_run(task: tuple[int, InputFile, bool]) -> UnitResult:
+    stage_index, unit, strict = task
+    pipeline: Pipeline = _STATE["pipeline"]
+    counter = _STATE["counter"]
+
+    def report(n: int) -> None:
+        with counter.get_lock():
+            counter.value += n
+
+    work = WorkDir(Path(pipeline.config.output.path))
+    return run_unit(pipeline, pipeline.stages[stage_index], unit, work, strict, report)
+
+
+class _pool:
+    """A fork pool for several workers; the calling process itself for one."""
+
+    def __init__(self, workers: int, pipeline: Pipeline, counter: Any):
+        self.workers, self.pipeline, self.counter = workers, pipeline, counter
+        self.pool = None
+
+    def __enter__(self):
+        _init_worker(self.pipeline, self.counter)
+        if self.workers > 1:
+            self.pool = mp.get_context("fork").Pool(
+                self.workers, initializer=_init_worker, initargs=(self.pipeline, self.counter))
+        return self.pool
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            if exc[0]:
+                self.pool.terminate()
+            else:
+                self.pool.close()
+            self.pool.join()
+        return False

@@ -1,0 +1,248 @@
+"""Readers: JSONL (plain/.gz/.zst/...), Parquet, plain text, and `datasets.save_to_disk` output.
+
+Any fsspec path works. Each input file is one unit of work. A record that cannot become a
+document is yielded as `Rejected` with its raw bytes (nothing is lost); a file that cannot
+be read at all raises `InputFileError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import posixpath
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from curation.config import InputConfig
+from curation.document import Document, Rejected
+from curation.errors import ConfigError, InputFileError
+
+FORMATS_BY_EXTENSION = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
+                        ".parquet": "parquet", ".txt": "text", ".text": "text", ".md": "text",
+                        ".arrow": "hf_disk"}
+COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+_BLANK_LINE = re.compile(rb"(?:\r?\n)[ \t]*(?:\r?\n)+")
+BATCH_ROWS = 8192
+Record = Document | Rejected
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One unit of work: a file, its format, and the relative path that derived ids use."""
+
+    index: int
+    url: str
+    relpath: str
+    format: str
+    size: int
+
+
+def format_of(url: str) -> str | None:
+    """The reader for a file name, ignoring a compression suffix; None if unknown."""
+    name = url.lower()
+    for suffix in COMPRESSIONS:
+        name = name.removesuffix(suffix)
+    return FORMATS_BY_EXTENSION.get(posixpath.splitext(name)[1])
+
+
+def discover(cfg: InputConfig) -> list[InputFile]:
+    """Expand globs and directories into a sorted, de-duplicated list of input files."""
+    found: dict[str, tuple[str, int]] = {}
+    for i, spec in enumerate(cfg.paths):
+        matches = _expand(spec, cfg.format)
+        if not matches:
+            raise ConfigError(f"input.paths[{i}]: '{spec}' matches no readable files "
+                              f"(known extensions: {', '.join(sorted(FORMATS_BY_EXTENSION))}, "
+                              f"optionally compressed {', '.join(COMPRESSIONS)}; "
+                              "or set input.format)")
+        found.update(matches)
+    urls = sorted(found)
+    root = posixpath.commonpath([_strip_protocol(u) for u in urls]) if len(urls) > 1 else None
+    files = []
+    for index, url in enumerate(urls):
+        fmt, size = found[url]
+        path = _strip_protocol(url)
+        rel = posixpath.relpath(path, root) if root else posixpath.basename(path)
+        files.append(InputFile(index, url, rel, fmt, size))
+    return files
+
+
+def _strip_protocol(url: str) -> str:
+    return url.split("://", 1)[-1]
+
+
+def _expand(spec: str, fmt: str) -> dict[str, tuple[str, int]]:
+    """Files under one path spec: {url: (format, size)}."""
+    fs, _, paths = fsspec.get_fs_token_paths(spec)
+    out: dict[str, tuple[str, int]] = {}
+    for path in paths:
+        if fs.isdir(path) and fs.exists(posixpath.join(path, "state.json")):
+            out.update(_hf_arrow_files(fs, path))
+            continue
+        candidates = fs.find(path, detail=True) if fs.isdir(path) else {path: fs.info(path)}
+        for name, info in candidates.items():
+            if info.get("type") == "directory" or _hidden(name):
+                continue
+            file_fmt = format_of(name) if fmt == "auto" else fmt
+            if file_fmt:
+                out[fs.unstrip_protocol(name)] = (file_fmt, int(info.get("size") or 0))
+    return out
+
+
+def _hidden(path: str) -> bool:
+    return any(part.startswith((".", "_")) for part in path.split("/")[-1:])
+
+
+def _hf_arrow_files(fs: Any, directory: str) -> dict[str, tuple[str, int]]:
+    """The Arrow files of a `Dataset.save_to_disk` directory, in their saved order."""
+    with fs.open(posixpath.join(directory, "state.json")) as handle:
+        state = json.load(handle)
+    out = {}
+    for entry in state.get("_data_files", []):
+        path = posixpath.join(directory, entry["filename"])
+        out[fs.unstrip_protocol(path)] = ("hf_disk", int(fs.info(path).get("size") or 0))
+    return out
+
+
+def read_file(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+    """Documents (and rejected records) of one input file, in file order."""
+    readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text": _read_text,
+               "hf_disk": _read_arrow}
+    try:
+        yield from readers[f.format](f, cfg)
+    except (EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as err:
+        raise InputFileError(f.url, f"compressed stream is truncated or corrupt ({err}); "
+                             "re-create the file or remove it from the input") from None
+    except (OSError, pa.ArrowException) as err:
+        raise InputFileError(f.url, f"cannot read as {f.format}: {err}") from None
+
+
+def _read_jsonl(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+    with fsspec.open(f.url, "rb", compression="infer") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if line.strip():
+                yield _parse_json_line(line, line_no, f, cfg)
+
+
+def _parse_json_line(line: bytes, line_no: int, f: InputFile, cfg: InputConfig) -> Record:
+    where = f"{f.relpath}:{line_no}"
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _reject(where, "invalid_utf8", f, line)
+    except json.JSONDecodeError:
+        return _reject(where, "malformed_json", f, line)
+    if not isinstance(value, dict):
+        return _reject(where, "not_an_object", f, line)
+    if (b"\\ud" in line or b"\\uD" in line) and _has_lone_surrogate(value.get(cfg.text_field)):
+        return _reject(where, "invalid_utf8", f, line)
+    return to_document(value, where, f, cfg, raw=line)
+
+
+def _has_lone_surrogate(text: Any) -> bool:
+    """JSON can escape half a UTF-16 pair, which no UTF-8 Parquet column can hold."""
+    if not isinstance(text, str):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _read_parquet(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+    with fsspec.open(f.url, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        columns = _columns_to_read(parquet.schema_arrow, f, cfg)
+        yield from _read_batches(parquet.iter_batches(BATCH_ROWS, columns=columns), f, cfg)
+
+
+def _read_arrow(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+    """An Arrow IPC stream file as written by `datasets` (`data-00000-of-00001.arrow`)."""
+    with fsspec.open(f.url, "rb") as handle:
+        reader = pa.ipc.open_stream(handle)
+        columns = _columns_to_read(reader.schema, f, cfg)
+        batches = (batch.select(columns) for batch in reader)
+        yield from _read_batches(batches, f, cfg)
+
+
+def _columns_to_read(schema: pa.Schema, f: InputFile, cfg: InputConfig) -> list[str]:
+    """Required columns must exist with a usable type; optional ones are read if present."""
+    names = schema.names
+    for role, column in (("text_field", cfg.text_field), ("id_field", cfg.id_field)):
+        if column is not None and column not in names:
+            raise InputFileError(f.url, f"no column '{column}' (columns: {', '.join(names)}); "
+                                 f"set input.{role} to the column that holds it")
+    text_type = schema.field(cfg.text_field).type
+    if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
+        raise InputFileError(f.url, f"column '{cfg.text_field}' has type {text_type}, "
+                             "not string; point input.text_field at a text column")
+    wanted = [cfg.text_field, cfg.id_field, cfg.source_field, *cfg.metadata]
+    return list(dict.fromkeys(c for c in wanted if c is not None and c in names))
+
+
+def _read_batches(batches: Iterator[pa.RecordBatch], f: InputFile,
+                  cfg: InputConfig) -> Iterator[Record]:
+    row = 0
+    for batch in batches:
+        for record in batch.to_pylist():
+            yield to_document(record, f"{f.relpath}:{row}", f, cfg)
+            row += 1
+
+
+def _read_text(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+    with fsspec.open(f.url, "rb", compression="infer") as handle:
+        data = handle.read()
+    if cfg.text_mode == "file":
+        blocks = [(f.relpath, data)]
+    else:
+        blocks = [(f"{f.relpath}:{i}", block)
+                  for i, block in enumerate(b for b in _BLANK_LINE.split(data) if b.strip())]
+    for where, block in blocks:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            yield _reject(where, "invalid_utf8", f, block)
+            continue
+        yield to_document({cfg.text_field: text}, where, f, cfg)
+
+
+def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConfig,
+                raw: bytes | None = None) -> Record:
+    """Map an input record to a Document, or reject it with the field problem named."""
+    text = record.get(cfg.text_field)
+    if text is None:
+        return _reject(where, "missing_text", f, raw)
+    if not isinstance(text, str):
+        return _reject(where, "text_not_string", f, raw)
+    doc_id = where
+    if cfg.id_field is not None:
+        value = record.get(cfg.id_field)
+        if value is None or isinstance(value, (dict, list, bool)) or value == "":
+            return _reject(where, "missing_id", f, raw, text)
+        doc_id = str(value)
+    source = cfg.source or record.get(cfg.source_field or "") or f.relpath
+    meta = {field: _as_string(record.get(field)) for field in cfg.metadata}
+    doc = Document(doc_id, text, str(source), meta)
+    if not text.strip():
+        return Rejected(doc, "read:empty", raw=raw)
+    return doc
+
+
+def _as_string(value: Any) -> str | None:
+    """Kept metadata is stored as text so every shard has the same schema."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _reject(where: str, rule: str, f: InputFile, raw: bytes | None, text: str = "") -> Rejected:
+    return Rejected(Document(where, text, f.relpath), f"read:{rule}", raw=raw)

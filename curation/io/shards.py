@@ -1,0 +1,118 @@
+"""Parquet shard writer: zstd, bounded row groups, size-based rotation, checksummed files.
+
+Row groups close at `row_group_rows` rows or `row_group_bytes` of text, whichever comes
+first, so a few huge documents never make a multi-GB row group; a shard closes after
+`shard_max_bytes` of text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation.config import OutputConfig
+from curation.document import Document, Rejected
+from curation.io.atomic import fsync_file
+
+BASE_FIELDS = [pa.field("id", pa.string()), pa.field("text", pa.string()),
+               pa.field("source", pa.string())]
+REJECT_FIELDS = [pa.field("reason", pa.string()), pa.field("duplicate_of", pa.string()),
+                 pa.field("raw", pa.binary())]
+
+
+def build_schema(metadata: list[str], step_columns: dict[str, pa.DataType]) -> pa.Schema:
+    """Kept-document schema: id, text, source, kept metadata (strings), step columns."""
+    return pa.schema([*BASE_FIELDS, *(pa.field(m, pa.string()) for m in metadata),
+                      *(pa.field(name, kind) for name, kind in step_columns.items())])
+
+
+def rejected_schema(schema: pa.Schema) -> pa.Schema:
+    """Rejected rows keep every column plus why they left and, if unparseable, the raw bytes."""
+    fields = [schema.field(name) for name in schema.names]
+    return pa.schema([*fields[:3], *REJECT_FIELDS, *fields[3:]])
+
+
+def doc_row(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "text": doc.text, "source": doc.source, **doc.meta}
+
+
+def rejected_row(rej: Rejected) -> dict[str, Any]:
+    return {**doc_row(rej.doc), "reason": rej.reason, "duplicate_of": rej.duplicate_of,
+            "raw": rej.raw}
+
+
+@dataclass
+class ShardInfo:
+    """What the manifest records about one finished file."""
+
+    path: Path
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class ShardWriter:
+    """Writes rows to `{prefix}-00000.parquet`, `{prefix}-00001.parquet`, ... in `directory`."""
+
+    def __init__(self, directory: Path, prefix: str, schema: pa.Schema, cfg: OutputConfig):
+        self.directory, self.prefix, self.schema, self.cfg = directory, prefix, schema, cfg
+        self.finished: list[ShardInfo] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._rows: list[dict[str, Any]] = []
+        self._group_bytes = 0
+        self._shard_bytes = 0
+        self._shard_rows = 0
+
+    def write(self, row: dict[str, Any], text_bytes: int) -> None:
+        self._rows.append(row)
+        self._group_bytes += text_bytes
+        if len(self._rows) >= self.cfg.row_group_rows or \
+                self._group_bytes >= self.cfg.row_group_bytes:
+            self._flush_group()
+
+    def close(self) -> list[ShardInfo]:
+        """Flush and close; returns every shard written, in order."""
+        self._flush_group()
+        self._close_shard()
+        return self.finished
+
+    def _flush_group(self) -> None:
+        if not self._rows:
+            return
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        if self._writer is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._path(), self.schema, compression="zstd",
+                                            compression_level=self.cfg.compression_level)
+        self._writer.write_table(table, row_group_size=len(self._rows))
+        self._shard_bytes += self._group_bytes
+        self._shard_rows += len(self._rows)
+        self._rows, self._group_bytes = [], 0
+        if self._shard_bytes >= self.cfg.shard_max_bytes:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        path = self._path()
+        fsync_file(path)
+        self.finished.append(ShardInfo(path, self._shard_rows, path.stat().st_size,
+                                       sha256_of(path)))
+        self._writer, self._shard_bytes, self._shard_rows = None, 0, 0
+
+    def _path(self) -> Path:
+        return self.directory / f"{self.prefix}-{len(self.finished):05d}.parquet"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,40 @@
+"""The `gristmill` command: subcommands come from the `gristmill.commands` entry points.
+
+Curation and training each register their own commands, so neither imports the other;
+this launcher only lives in `curation` because one package has to host it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import entry_points, version
+
+from curation.errors import GristmillError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gristmill", description="Curate text into Parquet shards; train a GPT on them.")
+    parser.add_argument("--version", action="version", version=version("gristmill"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in sorted(entry_points(group="gristmill.commands"), key=lambda e: e.name):
+        command.load()(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand; user mistakes become one readable error, never a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except GristmillError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

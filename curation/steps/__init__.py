@@ -1,0 +1,1 @@
+"""Pipeline steps, one small module each; `curation.registry` finds them by name."""

@@ -1,0 +1,34 @@
+"""Exact duplicate removal across the whole run (not only within one file)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from pydantic import Field
+
+from curation.document import Document
+from curation.hashing import hash64, normalize_for_dedup
+from curation.registry import register
+from curation.steps.base import Decision, FilterParams
+from curation.steps.keyed_dedup import KeyedDedup
+
+
+class ExactDedupParams(FilterParams):
+    normalize: bool = Field(
+        True, description="compare case-folded text with punctuation and spacing collapsed")
+
+
+@register
+class ExactDedup(KeyedDedup):
+    """Keep the first copy of each text (by input order); later copies go to rejected/."""
+
+    name = "exact_dedup"
+    Params = ExactDedupParams
+    columns = {"exact_dup_copies": pa.int32()}
+
+    def key(self, doc: Document) -> int:
+        text = normalize_for_dedup(doc.text) if self.params.normalize else doc.text
+        return hash64(text, salt="exact_dedup")
+
+    def apply(self, doc: Document, decision: Decision | None) -> str | None:
+        doc.meta["exact_dup_copies"] = decision.copies if decision else 1
+        return decision.rule if decision else None

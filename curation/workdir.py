@@ -1,0 +1,59 @@
+"""Layout of `OUTPUT/_work/`, where unfinished runs keep their state.
+
+A unit's directory is renamed into place only when all its files are complete, so its
+existence is the completion marker; a killed run leaves only `.tmp-*` names, which a
+resumed run deletes and redoes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from curation.io.atomic import fsync_dir
+
+
+class WorkDir:
+    """Paths of stage outputs, reduce outputs and the finalize plan of one run."""
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.root = output / "_work"
+
+    @property
+    def run_file(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def finalize_plan(self) -> Path:
+        return self.root / "finalize.json"
+
+    def unit_dir(self, stage: int, unit: int) -> Path:
+        return self.root / f"stage-{stage}" / f"u{unit:05d}"
+
+    def reduce_dir(self, stage: int) -> Path:
+        return self.root / f"reduce-{stage}"
+
+    def fresh_tmp(self, final: Path) -> Path:
+        """An empty temporary sibling of `final`, unique to this process."""
+        tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        return tmp
+
+    def clean_stale(self) -> None:
+        """Remove temporaries left by a killed run."""
+        if self.root.exists():
+            for tmp in self.root.glob("**/.tmp-*"):
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
+
+
+def commit_dir(tmp: Path, final: Path) -> None:
+    """Atomically publish a finished directory (its files were fsynced when closed)."""
+    fsync_dir(tmp)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)

@@ -1,0 +1,1 @@
+"""Training: tokenizer, streaming data, GPT trainer (reads any shard directory)."""
