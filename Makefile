@@ -6,14 +6,16 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
-.PHONY: demo test install torch lint clean
+.PHONY: demo test test-fast install lint clean
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/gristmill curate pipelines/quickstart.yaml --output runs/demo
 
 test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not slow"
-	$(PY) -m pytest -m slow
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,9 @@
-"""The last step of a run: move finished files into place and write `_manifest.json`.
+"""The last step of a run: publish finished files and write `_manifest.json`.
 
-The move plan is written first, so a run killed half-way through the moves finishes them
-on resume; the manifest is written last and is what marks the output complete.
+Per-unit files are renamed into place; runs of small ones are merged into one shard of at
+most `shard_max_bytes`, so a thousand small inputs do not become a thousand tiny shards.
+The plan is written first, so a run killed half-way through finishes it on resume; the
+manifest is written last and is what marks the output complete.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from curation.counters import StepCounts
 from curation.io.atomic import fsync_dir, write_json_atomic
+from curation.io.shards import merge_shards, sha256_of
 from curation.pipeline import Pipeline
 from curation.unit_task import UnitResult
 from curation.workdir import WorkDir
@@ -28,37 +31,53 @@ _VERSIONED = ("gristmill", "pyarrow", "pydantic", "fsspec", "datasets", "dataske
               "langdetect", "presidio-analyzer", "tokenizers", "torch")
 
 
-def plan_moves(pipeline: Pipeline, results: list[list[UnitResult]]) -> list[dict[str, Any]]:
-    """Destination names for every finished file, in stage, unit and shard order."""
-    last = results[-1]
+def plan_outputs(pipeline: Pipeline, results: list[list[UnitResult]]) -> list[dict[str, Any]]:
+    """Destination shards, each made of one or more unit files in stage/unit/shard order."""
     kinds = ["train", "validation"] if pipeline.has_split else ["data"]
+    limit = pipeline.config.output.shard_max_bytes
     plan = []
     for kind in kinds:
+        files = [f for r in sorted(results[-1], key=_unit) for f in r.files.get(kind, [])]
         folder = "" if kind == "data" else f"{kind}/"
-        files = [f for r in sorted(last, key=_unit) for f in r.files.get(kind, [])]
-        plan += [{**f, "split": kind, "dest": f"{folder}part-{i:05d}.parquet"}
-                 for i, f in enumerate(files)]
+        plan += _shards(files, kind, folder, limit)
     rejected = [f for stage in results for r in sorted(stage, key=_unit)
                 for f in r.files.get("rejected", [])]
-    plan += [{**f, "split": "rejected", "dest": f"rejected/part-{i:05d}.parquet"}
-             for i, f in enumerate(rejected)]
-    return plan
+    return plan + _shards(rejected, "rejected", "rejected/", limit)
+
+
+def _shards(files: list[dict], split: str, folder: str, limit: int) -> list[dict[str, Any]]:
+    groups: list[list[dict]] = []
+    size = 0
+    for f in files:
+        if not groups or size + f["text_bytes"] > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(f)
+        size += f["text_bytes"]
+    return [{"dest": f"{folder}part-{i:05d}.parquet", "split": split, "sources": group}
+            for i, group in enumerate(groups)]
 
 
 def _unit(result: UnitResult) -> int:
     return result.unit
 
 
-def move_files(work: WorkDir, plan: list[dict[str, Any]]) -> None:
-    """Rename each file to its destination; files already moved are skipped (resume)."""
+def publish_outputs(pipeline: Pipeline, work: WorkDir, plan: list[dict[str, Any]]) -> None:
+    """Rename or merge each planned shard; those already in place are skipped (resume)."""
     folders = set()
     for item in plan:
         dest = work.output / item["dest"]
-        if not Path(item["path"]).exists() and dest.exists():
+        sources = [Path(s["path"]) for s in item["sources"]]
+        folders.add(dest.parent)
+        if dest.exists():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item["path"], dest)
-        folders.add(dest.parent)
+        if len(sources) == 1:
+            os.replace(sources[0], dest)
+        else:
+            schema = (pipeline.rejected_schema if item["split"] == "rejected"
+                      else pipeline.schema)
+            merge_shards(sources, dest, schema, pipeline.config.output)
     for folder in folders:
         fsync_dir(folder)
 
@@ -69,26 +88,38 @@ def finalize(pipeline: Pipeline, work: WorkDir, results: list[list[UnitResult]],
     if work.finalize_plan.exists():
         plan = json.loads(work.finalize_plan.read_text())
     else:
-        plan = plan_moves(pipeline, results)
+        plan = plan_outputs(pipeline, results)
         write_json_atomic(work.finalize_plan, plan)
-    move_files(work, plan)
-    manifest = build_manifest(pipeline, plan, counts, inputs)
+    publish_outputs(pipeline, work, plan)
+    manifest = build_manifest(pipeline, _describe(work.output, plan), counts, inputs)
     check_accounting(manifest, pipeline.config.output.write_rejected)
     write_json_atomic(work.output / MANIFEST, manifest)
     shutil.rmtree(work.root, ignore_errors=True)
     return manifest
 
 
-def build_manifest(pipeline: Pipeline, plan: list[dict[str, Any]], counts: list[StepCounts],
+def _describe(output: Path, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Manifest entries; a merged shard is measured from the file, a renamed one was already."""
+    files = []
+    for item in plan:
+        sources = item["sources"]
+        if len(sources) == 1:
+            size, digest = sources[0]["bytes"], sources[0]["sha256"]
+        else:
+            path = output / item["dest"]
+            size, digest = path.stat().st_size, sha256_of(path)
+        files.append({"path": item["dest"], "split": item["split"], "bytes": size,
+                      "rows": sum(s["rows"] for s in sources), "sha256": digest})
+    return files
+
+
+def build_manifest(pipeline: Pipeline, files: list[dict[str, Any]], counts: list[StepCounts],
                    inputs: dict[str, Any]) -> dict[str, Any]:
-    files = [{"path": p["dest"], "split": p["split"], "rows": p["rows"], "bytes": p["bytes"],
-              "sha256": p["sha256"]} for p in plan]
-    kept = {}
+    kept: dict[str, int] = {}
     for f in files:
         if f["split"] != "rejected":
             kept[f["split"]] = kept.get(f["split"], 0) + f["rows"]
     read = counts[0]
-    rejected = sum(c.docs_rejected for c in counts)
     return {
         "schema_version": SCHEMA_VERSION,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -97,9 +128,9 @@ def build_manifest(pipeline: Pipeline, plan: list[dict[str, Any]], counts: list[
                      "resolved": pipeline.config.model_dump(mode="json")},
         "versions": _versions(),
         "inputs": inputs,
-        "counts": {"input": read.docs_in, "kept": sum(kept.values()), "rejected": rejected,
-                   "kept_by_split": kept, "bytes_in": read.bytes_in,
-                   "bytes_kept": counts[-1].bytes_out if len(counts) > 1 else read.bytes_out},
+        "counts": {"input": read.docs_in, "kept": sum(kept.values()),
+                   "rejected": sum(c.docs_rejected for c in counts), "kept_by_split": kept,
+                   "bytes_in": read.bytes_in, "bytes_kept": counts[-1].bytes_out},
         "steps": [c.to_dict() for c in counts],
         "schema": [{"name": f.name, "type": str(f.type)} for f in pipeline.schema],
         "files": files,
@@ -107,17 +138,15 @@ def build_manifest(pipeline: Pipeline, plan: list[dict[str, Any]], counts: list[
 
 
 def check_accounting(manifest: dict[str, Any], rejected_written: bool) -> None:
-    """documents in = kept + rejected, from the files themselves, or it is a bug."""
+    """documents in = kept + rejected, checked against the files themselves, or it is a bug."""
     counts = manifest["counts"]
-    rows = {"kept": 0, "rejected": 0}
-    for f in manifest["files"]:
-        rows["rejected" if f["split"] == "rejected" else "kept"] += f["rows"]
+    rejected_rows = sum(f["rows"] for f in manifest["files"] if f["split"] == "rejected")
     problems = []
     if counts["input"] != counts["kept"] + counts["rejected"]:
         problems.append(f"input {counts['input']} != kept {counts['kept']} + "
                         f"rejected {counts['rejected']}")
-    if rejected_written and rows["rejected"] != counts["rejected"]:
-        problems.append(f"rejected files hold {rows['rejected']} rows, counters say "
+    if rejected_written and rejected_rows != counts["rejected"]:
+        problems.append(f"rejected files hold {rejected_rows} rows, counters say "
                         f"{counts['rejected']}")
     if problems:
         raise RuntimeError("accounting check failed (a gristmill bug; please report it): "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +93,8 @@ class _Sinks:
 
     def close(self) -> dict[str, list[dict]]:
         writers = {**self.kept, "rejected": self.rejected}
-        return {name: [{"path": str(s.path), "rows": s.rows, "bytes": s.bytes,
-                        "sha256": s.sha256} for s in w.close()] for name, w in writers.items()}
+        return {name: [{**asdict(s), "path": str(s.path)} for s in w.close()]
+                for name, w in writers.items()}
 
 
 def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, tmp: Path,

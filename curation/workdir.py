@@ -43,9 +43,9 @@ class WorkDir:
         return tmp
 
     def clean_stale(self) -> None:
-        """Remove temporaries left by a killed run."""
-        if self.root.exists():
-            for tmp in self.root.glob("**/.tmp-*"):
+        """Remove temporaries a killed run left in the work or output directories."""
+        if self.output.exists():
+            for tmp in self.output.glob("**/.tmp-*"):
                 if tmp.is_dir():
                     shutil.rmtree(tmp, ignore_errors=True)
                 else:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curation.config import OutputConfig
 from curation.document import Document, Rejected
-from curation.io.atomic import fsync_file
+from curation.io.atomic import fsync_file, publish, temp_path
 
 BASE_FIELDS = [pa.field("id", pa.string()), pa.field("text", pa.string()),
                pa.field("source", pa.string())]
@@ -54,6 +55,7 @@ class ShardInfo:
     rows: int
     bytes: int
     sha256: str
+    text_bytes: int
 
 
 class ShardWriter:
@@ -103,11 +105,43 @@ class ShardWriter:
         path = self._path()
         fsync_file(path)
         self.finished.append(ShardInfo(path, self._shard_rows, path.stat().st_size,
-                                       sha256_of(path)))
+                                       sha256_of(path), self._shard_bytes))
         self._writer, self._shard_bytes, self._shard_rows = None, 0, 0
 
     def _path(self) -> Path:
         return self.directory / f"{self.prefix}-{len(self.finished):05d}.parquet"
+
+
+def merge_shards(sources: list[Path], dest: Path, schema: pa.Schema, cfg: OutputConfig) -> None:
+    """Concatenate small shards into one file (atomically), keeping the row-group bounds."""
+    tmp = temp_path(dest)
+    writer = pq.ParquetWriter(tmp, schema, compression="zstd",
+                              compression_level=cfg.compression_level)
+    pending: list[pa.RecordBatch] = []
+    pending_bytes = 0
+    for source in sources:
+        for batch in pq.ParquetFile(source).iter_batches(1024):
+            pending.append(batch)
+            pending_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
+            full = pending_bytes >= cfg.row_group_bytes
+            if full or sum(b.num_rows for b in pending) >= cfg.row_group_rows:
+                pending = _write_groups(writer, pending, cfg.row_group_rows, flush=full)
+                pending_bytes = 0 if full else pending_bytes
+    _write_groups(writer, pending, cfg.row_group_rows, flush=True)
+    writer.close()
+    publish(tmp, dest)
+
+
+def _write_groups(writer: pq.ParquetWriter, batches: list[pa.RecordBatch], rows: int,
+                  flush: bool) -> list[pa.RecordBatch]:
+    """Write full row groups of `rows` (all of it if `flush`); return what is left over."""
+    if not batches:
+        return []
+    table = pa.Table.from_batches(batches)
+    while table.num_rows >= rows or (flush and table.num_rows):
+        writer.write_table(table.slice(0, rows), row_group_size=rows)
+        table = table.slice(rows)
+    return table.to_batches()
 
 
 def sha256_of(path: Path) -> str:

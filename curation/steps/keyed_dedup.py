@@ -42,8 +42,8 @@ class KeyedDedup(GlobalStep):
             is_head = head[mine] == in_group[mine]
             table = pa.table({
                 "row": rows,
-                "rule": [None if h else self.rule for h in is_head],
-                "duplicate_of": [None if h else i for h, i in zip(is_head, head_ids[mine], strict=True)],
+                "rule": np.where(is_head, None, self.rule),
+                "duplicate_of": np.where(is_head, None, head_ids[mine]),
                 "copies": counts[inverse[in_group[mine]]],
             }, schema=_DECISION_SCHEMA)
             write_parquet_atomic(table, out_dir / f"u{int(u):05d}.parquet")
@@ -61,8 +61,8 @@ def _lookup_ids(units: np.ndarray, rows: np.ndarray, id_files: list[list[Path]])
     """The ids at (unit, row) positions, reading only the id column of the units needed."""
     out = np.empty(len(units), dtype=object)
     for u in np.unique(units):
-        ids = pa.concat_arrays([pq.read_table(p, columns=["id"]).column("id").combine_chunks()
-                                for p in id_files[u]]) if id_files[u] else pa.array([], pa.string())
+        tables = [pq.read_table(path, columns=["id"]) for path in id_files[u]]
+        ids = pa.concat_tables(tables).column("id")
         mine = units == u
         out[mine] = ids.take(pa.array(rows[mine])).to_pylist()
     return out
