@@ -32,8 +32,9 @@ def print_summary(manifest: dict[str, Any], output: str, seconds: float,
     ok = counts["input"] == counts["kept"] + counts["rejected"]
     splits = ", ".join(f"{k} {v:,}" for k, v in counts["kept_by_split"].items())
     console.print(f"documents: input {counts['input']:,} = kept {counts['kept']:,} + rejected "
-                  f"{counts['rejected']:,} {'[green]OK[/]' if ok else '[red]MISMATCH[/]'}"
-                  f"  ({splits})")
+                  f"{counts['rejected']:,} {'[green]OK[/]' if ok else '[red]MISMATCH[/]'}")
+    if len(counts["kept_by_split"]) > 1:
+        console.print(f"kept by split: {splits}")
     rate = counts["input"] / max(seconds, 1e-9)
     console.print(f"bytes: {_mb(counts['bytes_in'])} in, {_mb(counts['bytes_kept'])} kept; "
                   f"{seconds:.1f}s, {rate:,.0f} docs/s")

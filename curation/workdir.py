@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from curation.io.atomic import fsync_dir
+from curation.io.atomic import fsync_dir, fsync_file
 
 
 class WorkDir:
@@ -53,7 +53,10 @@ class WorkDir:
 
 
 def commit_dir(tmp: Path, final: Path) -> None:
-    """Atomically publish a finished directory (its files were fsynced when closed)."""
+    """Atomically publish a finished directory, its files durable before the rename."""
+    for path in tmp.iterdir():
+        if path.is_file():
+            fsync_file(path)
     fsync_dir(tmp)
     os.replace(tmp, final)
     fsync_dir(final.parent)

@@ -7,14 +7,16 @@ be read at all raises `InputFileError` naming the file.
 
 from __future__ import annotations
 
+import io
 import json
 import lzma
 import posixpath
 import re
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 import pyarrow as pa
@@ -84,12 +86,14 @@ def _expand(spec: str, fmt: str) -> dict[str, tuple[str, int]]:
     fs, _, paths = fsspec.get_fs_token_paths(spec)
     out: dict[str, tuple[str, int]] = {}
     for path in paths:
-        if fs.isdir(path) and fs.exists(posixpath.join(path, "state.json")):
-            out.update(_hf_arrow_files(fs, path))
-            continue
         candidates = fs.find(path, detail=True) if fs.isdir(path) else {path: fs.info(path)}
+        datasets = {posixpath.dirname(name) for name in candidates
+                    if posixpath.basename(name) == "state.json"}
+        for directory in sorted(datasets):
+            out.update(_hf_arrow_files(fs, directory))
         for name, info in candidates.items():
-            if info.get("type") == "directory" or _hidden(name):
+            if info.get("type") == "directory" or _hidden(name) or \
+                    posixpath.dirname(name) in datasets or name.endswith("/dataset_dict.json"):
                 continue
             file_fmt = format_of(name) if fmt == "auto" else fmt
             if file_fmt:
@@ -125,8 +129,52 @@ def read_file(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
         raise InputFileError(f.url, f"cannot read as {f.format}: {err}") from None
 
 
+@contextmanager
+def _open_decompressed(url: str) -> Iterator[IO[bytes]]:
+    """The file's bytes, decompressed by suffix (zstd by `_ZstdReader`, others by fsspec)."""
+    if url.lower().endswith((".zst", ".zstd")):
+        with fsspec.open(url, "rb") as raw:
+            yield io.BufferedReader(_ZstdReader(raw), 1 << 16)
+    else:
+        with fsspec.open(url, "rb", compression="infer") as handle:
+            yield handle
+
+
+class _ZstdReader(io.RawIOBase):
+    """Every frame of a zstd stream; a stream cut inside a frame raises EOFError.
+
+    fsspec's fallback (`zstandard.stream_reader`) cannot iterate lines, and neither it nor
+    `zstandard` itself notices a truncated file: it would end early without a word.
+    """
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw, self.frame, self.input, self.output = raw, None, b"", memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.output:
+            if not self.input:
+                self.input = self.raw.read(1 << 17)
+                if not self.input:
+                    if self.frame is not None:
+                        raise EOFError("zstd stream ended in the middle of a frame")
+                    return 0
+            if self.frame is None:
+                self.frame = zstandard.ZstdDecompressor().decompressobj()
+            self.output = memoryview(self.frame.decompress(self.input))
+            self.input = b""
+            if self.frame.eof:
+                self.input, self.frame = self.frame.unused_data, None
+        n = min(len(buffer), len(self.output))
+        buffer[:n] = self.output[:n]
+        self.output = self.output[n:]
+        return n
+
+
 def _read_jsonl(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
-    with fsspec.open(f.url, "rb", compression="infer") as handle:
+    with _open_decompressed(f.url) as handle:
         for line_no, line in enumerate(handle, start=1):
             if line.strip():
                 yield _parse_json_line(line, line_no, f, cfg)
@@ -142,17 +190,17 @@ def _parse_json_line(line: bytes, line_no: int, f: InputFile, cfg: InputConfig) 
         return _reject(where, "malformed_json", f, line)
     if not isinstance(value, dict):
         return _reject(where, "not_an_object", f, line)
-    if (b"\\ud" in line or b"\\uD" in line) and _has_lone_surrogate(value.get(cfg.text_field)):
+    kept = (cfg.text_field, cfg.id_field, cfg.source_field, *cfg.metadata)
+    if (b"\\ud" in line or b"\\uD" in line) and _has_lone_surrogate(
+            [value.get(field) for field in kept if field is not None]):
         return _reject(where, "invalid_utf8", f, line)
     return to_document(value, where, f, cfg, raw=line)
 
 
-def _has_lone_surrogate(text: Any) -> bool:
+def _has_lone_surrogate(values: list[Any]) -> bool:
     """JSON can escape half a UTF-16 pair, which no UTF-8 Parquet column can hold."""
-    if not isinstance(text, str):
-        return False
     try:
-        text.encode("utf-8")
+        json.dumps(values, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         return True
     return False
@@ -199,13 +247,14 @@ def _read_batches(batches: Iterator[pa.RecordBatch], f: InputFile,
 
 
 def _read_text(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
-    with fsspec.open(f.url, "rb", compression="infer") as handle:
+    with _open_decompressed(f.url) as handle:
         data = handle.read()
     if cfg.text_mode == "file":
         blocks = [(f.relpath, data)]
     else:
         blocks = [(f"{f.relpath}:{i}", block)
-                  for i, block in enumerate(b for b in _BLANK_LINE.split(data) if b.strip())]
+                  for i, block in enumerate(
+                      b for b in _BLANK_LINE.split(data.rstrip(b"\r\n")) if b.strip())]
     for where, block in blocks:
         try:
             text = block.decode("utf-8")
