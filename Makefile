@@ -9,7 +9,7 @@ export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 .PHONY: demo test test-fast install lint clean
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/gristmill curate pipelines/quickstart.yaml --output runs/demo
+	$(VENV)/bin/gristmill curate pipelines/quickstart.yaml --output runs/demo --overwrite
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

@@ -13,7 +13,7 @@ from curation.config import load_pipeline
 from curation.errors import GristmillError
 from curation.executor import RunOptions, run_pipeline
 from curation.pipeline import Pipeline
-from curation.registry import all_steps
+from curation.registry import all_steps, get_step_class
 from curation.summary import print_summary
 
 _DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
@@ -28,13 +28,19 @@ def curate_command(commands: argparse._SubParsersAction) -> None:
                         help="override config values, e.g. steps.length.min_words=50")
     parser.add_argument("--input", action="append", help="input path/glob (repeatable)")
     parser.add_argument("--output", help="output directory")
-    parser.add_argument("--workers", type=int, help="worker processes (default: cores)")
+    parser.add_argument("--workers", type=_positive, help="worker processes (default: cores)")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad record")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="finish without input files that cannot be read")
     parser.add_argument("--overwrite", action="store_true", help="replace a finished output")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.set_defaults(func=run_curate)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def run_curate(args: argparse.Namespace) -> int:
@@ -70,9 +76,10 @@ def steps_command(commands: argparse._SubParsersAction) -> None:
 
 def run_steps(args: argparse.Namespace) -> int:
     console = Console()
-    for name, cls in sorted(all_steps().items()):
-        if args.name and name != args.name:
-            continue
+    steps = all_steps()
+    if args.name:
+        steps = {args.name: get_step_class(args.name, "gristmill steps")}
+    for name, cls in sorted(steps.items()):
         table = Table(title=f"{name}: {(cls.__doc__ or '').strip()}", title_justify="left")
         for column in ("parameter", "default", "what it does"):
             table.add_column(column)

@@ -181,13 +181,20 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> di
 
 def _set_path(node: Any, parts: list[str], value: Any, where: str) -> None:
     for i, part in enumerate(parts):
-        last = i == len(parts) - 1
+        if isinstance(node, list) and i == 1 and parts[0] == "steps":
+            node = _step_params(node, part, parts[i + 1] if i + 1 < len(parts) else None, where)
+            continue
         if isinstance(node, list):
-            node = _list_item(node, part, where)
+            if not (part.isdigit() and int(part) < len(node)):
+                raise ConfigError(f"{where}: '{part}' is not an index below {len(node)}; "
+                                  "or set the whole list, e.g. key=[a, b]")
+            if i == len(parts) - 1:
+                node[int(part)] = value
+            node = node[int(part)]
             continue
         if not isinstance(node, dict):
             raise ConfigError(f"{where}: '{part}' is below a value that is not a mapping")
-        if last:
+        if i == len(parts) - 1:
             node[part] = value
         else:
             if node.get(part) is None:
@@ -195,14 +202,29 @@ def _set_path(node: Any, parts: list[str], value: Any, where: str) -> None:
             node = node[part]
 
 
-def _list_item(items: list, part: str, where: str) -> Any:
-    """A list element by index, or the first step mapping whose name is `part`."""
+def _step_params(items: list, part: str, following: str | None, where: str) -> Any:
+    """A list element by index or, for steps, the parameters of the first step named `part`.
+
+    `steps.0.min_words` and `steps.0.length.min_words` both reach the first step's params;
+    a bare `- name` step is turned into `- name: {}` so that it can be overridden.
+    """
+    for position, item in enumerate(items):
+        if isinstance(item, str):
+            items[position] = item = {item: {}}
+        if isinstance(item, dict) and len(item) == 1 and next(iter(item.values())) is None:
+            item[next(iter(item))] = {}
     if part.isdigit() and int(part) < len(items):
-        return items[int(part)]
+        item = items[int(part)]
+        if _is_step(item) and following not in item:
+            return next(iter(item.values()))
+        return item
     for item in items:
-        if isinstance(item, dict) and part in item:
-            if item[part] is None:
-                item[part] = {}
+        if _is_step(item) and part in item:
             return item[part]
     raise ConfigError(f"{where}: no list item '{part}' (use an index below {len(items)} "
                       "or a step name present in the pipeline)")
+
+
+def _is_step(item: Any) -> bool:
+    return isinstance(item, dict) and len(item) == 1 and isinstance(next(iter(item.values())),
+                                                                    dict)

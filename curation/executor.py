@@ -91,7 +91,8 @@ def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],
         elif (out / MANIFEST).exists():
             raise GristmillError(f"{out}: holds a finished run; pass --overwrite to replace "
                                  "it or choose another --output")
-        elif json.loads(work.run_file.read_text()).get("fingerprint") != fingerprint:
+        elif work.run_file.exists() and \
+                json.loads(work.run_file.read_text()).get("fingerprint") != fingerprint:
             raise GristmillError(f"{out}: holds an unfinished run of a different pipeline or "
                                  "input; pass --overwrite to discard it or choose another "
                                  "--output")
@@ -130,6 +131,9 @@ def _run_stage(pool, pipeline: Pipeline, stage: Stage, units: list[InputFile], w
     results = []
     mapper = pool.imap_unordered(_worker_run, tasks) if pool else map(_worker_run, tasks)
     for result in mapper:
+        if result.error and options.strict:
+            raise RunFailed(f"{result.error}\nFinished files are kept; fix the input and run "
+                            "the same command again to resume.")
         progress.unit_done(size[result.unit])
         results.append(result)
     progress.end_stage()

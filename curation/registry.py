@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from curation import steps as steps_package
 from curation.errors import ConfigError
 
 if TYPE_CHECKING:
     from curation.steps.base import Step
 
 _STEPS: dict[str, type[Step]] = {}
-_BUILTIN_MODULES = ("length", "exact_dedup", "sample", "split")
 _loaded = False
 
 
@@ -26,11 +27,12 @@ def register(cls: type[Step]) -> type[Step]:
 
 
 def all_steps() -> dict[str, type[Step]]:
-    """Every registered step, built-ins first, then plugins (entry point `gristmill.steps`)."""
+    """Every registered step: each module of `curation.steps`, then plugins (entry point
+    `gristmill.steps`), so adding a step never means editing a list."""
     global _loaded
     if not _loaded:
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(f"curation.steps.{module}")
+        for module in pkgutil.iter_modules(steps_package.__path__):
+            importlib.import_module(f"{steps_package.__name__}.{module.name}")
         for plugin in entry_points(group="gristmill.steps"):
             register(plugin.load())
         _loaded = True

@@ -8,6 +8,7 @@ be read at all raises `InputFileError` naming the file.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import lzma
 import posixpath
@@ -31,7 +32,8 @@ FORMATS_BY_EXTENSION = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
                         ".parquet": "parquet", ".txt": "text", ".text": "text", ".md": "text",
                         ".arrow": "hf_disk"}
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
-_BLANK_LINE = re.compile(rb"(?:\r?\n)[ \t]*(?:\r?\n)+")
+_BLANK_LINE = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+")
+_GLOB = re.compile(r"[*?\[]")
 BATCH_ROWS = 8192
 Record = Document | Rejected
 
@@ -56,25 +58,45 @@ def format_of(url: str) -> str | None:
 
 
 def discover(cfg: InputConfig) -> list[InputFile]:
-    """Expand globs and directories into a sorted, de-duplicated list of input files."""
-    found: dict[str, tuple[str, int]] = {}
+    """Expand globs and directories into a sorted, de-duplicated list of input files.
+
+    A file's relative path (the start of its derived ids) is taken from the path spec that
+    found it, so adding another input never changes the ids of the existing ones.
+    """
+    found: dict[str, tuple[str, int, str]] = {}
+    owner: dict[str, str] = {}
     for i, spec in enumerate(cfg.paths):
-        matches = _expand(spec, cfg.format)
+        try:
+            matches = _expand(spec, cfg.format)
+        except FileNotFoundError:  # a plain path (no glob) that does not exist
+            matches = {}
         if not matches:
             raise ConfigError(f"input.paths[{i}]: '{spec}' matches no readable files "
                               f"(known extensions: {', '.join(sorted(FORMATS_BY_EXTENSION))}, "
                               f"optionally compressed {', '.join(COMPRESSIONS)}; "
                               "or set input.format)")
-        found.update(matches)
-    urls = sorted(found)
-    root = posixpath.commonpath([_strip_protocol(u) for u in urls]) if len(urls) > 1 else None
-    files = []
-    for index, url in enumerate(urls):
-        fmt, size = found[url]
-        path = _strip_protocol(url)
-        rel = posixpath.relpath(path, root) if root else posixpath.basename(path)
-        files.append(InputFile(index, url, rel, fmt, size))
-    return files
+        base = _spec_base(spec)
+        for url, (fmt, size) in matches.items():
+            path = _strip_protocol(url)
+            rel = posixpath.relpath(path, base) if path.startswith(base + "/") \
+                else posixpath.basename(path)
+            if cfg.id_field is None and owner.setdefault(rel, url) != url:
+                raise ConfigError(f"input.paths: '{owner[rel]}' and '{url}' would both derive "
+                                  f"ids from '{rel}'; rename one, or set input.id_field")
+            found[url] = (fmt, size, rel)
+    return [InputFile(index, url, found[url][2], found[url][0], found[url][1])
+            for index, url in enumerate(sorted(found))]
+
+
+def _spec_base(spec: str) -> str:
+    """The directory a path spec starts from: the part before any glob, or its folder."""
+    fs, path = fsspec.core.url_to_fs(spec)
+    parts = path.split("/")
+    fixed = list(itertools.takewhile(lambda p: not _GLOB.search(p), parts))
+    base = "/".join(fixed) or "/"
+    if len(fixed) == len(parts) and not fs.isdir(base):
+        base = posixpath.dirname(base)
+    return base.rstrip("/")
 
 
 def _strip_protocol(url: str) -> str:
@@ -88,11 +110,11 @@ def _expand(spec: str, fmt: str) -> dict[str, tuple[str, int]]:
     for path in paths:
         candidates = fs.find(path, detail=True) if fs.isdir(path) else {path: fs.info(path)}
         datasets = {posixpath.dirname(name) for name in candidates
-                    if posixpath.basename(name) == "state.json"}
+                    if posixpath.basename(name) == "state.json" and not _hidden(name, path)}
         for directory in sorted(datasets):
             out.update(_hf_arrow_files(fs, directory))
         for name, info in candidates.items():
-            if info.get("type") == "directory" or _hidden(name) or \
+            if info.get("type") == "directory" or _hidden(name, path) or \
                     posixpath.dirname(name) in datasets or name.endswith("/dataset_dict.json"):
                 continue
             file_fmt = format_of(name) if fmt == "auto" else fmt
@@ -101,8 +123,11 @@ def _expand(spec: str, fmt: str) -> dict[str, tuple[str, int]]:
     return out
 
 
-def _hidden(path: str) -> bool:
-    return any(part.startswith((".", "_")) for part in path.split("/")[-1:])
+def _hidden(path: str, root: str) -> bool:
+    """A '.'/'_' name (.git, _SUCCESS, _work/): the file's own, or a folder's below `root`."""
+    prefix = root.rstrip("/") + "/"
+    below = path[len(prefix):] if path.startswith(prefix) else posixpath.basename(path)
+    return any(part.startswith((".", "_")) for part in below.split("/"))
 
 
 def _hf_arrow_files(fs: Any, directory: str) -> dict[str, tuple[str, int]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -113,35 +114,38 @@ class ShardWriter:
 
 
 def merge_shards(sources: list[Path], dest: Path, schema: pa.Schema, cfg: OutputConfig) -> None:
-    """Concatenate small shards into one file (atomically), keeping the row-group bounds."""
+    """Concatenate small shards into one file (atomically) with the writer's row-group rule:
+    a group closes at the row that reaches `row_group_rows` or `row_group_bytes`."""
     tmp = temp_path(dest)
     writer = pq.ParquetWriter(tmp, schema, compression="zstd",
                               compression_level=cfg.compression_level)
-    pending: list[pa.RecordBatch] = []
-    pending_bytes = 0
+    group: list[pa.RecordBatch] = []
+    rows = size = 0
     for source in sources:
         for batch in pq.ParquetFile(source).iter_batches(1024):
-            pending.append(batch)
-            pending_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
-            full = pending_bytes >= cfg.row_group_bytes
-            if full or sum(b.num_rows for b in pending) >= cfg.row_group_rows:
-                pending = _write_groups(writer, pending, cfg.row_group_rows, flush=full)
-                pending_bytes = 0 if full else pending_bytes
-    _write_groups(writer, pending, cfg.row_group_rows, flush=True)
+            lengths = np.cumsum(pc.binary_length(batch.column("text")).fill_null(0)
+                                .to_numpy(zero_copy_only=False))
+            start = 0
+            while start < batch.num_rows:
+                take = _rows_until_full(lengths[start:] - (lengths[start - 1] if start else 0),
+                                        cfg.row_group_rows - rows, cfg.row_group_bytes - size)
+                group.append(batch.slice(start, take))
+                rows += take
+                size += int(lengths[start + take - 1] - (lengths[start - 1] if start else 0))
+                start += take
+                if rows >= cfg.row_group_rows or size >= cfg.row_group_bytes:
+                    writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
+                    group, rows, size = [], 0, 0
+    if group:
+        writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
     writer.close()
     publish(tmp, dest)
 
 
-def _write_groups(writer: pq.ParquetWriter, batches: list[pa.RecordBatch], rows: int,
-                  flush: bool) -> list[pa.RecordBatch]:
-    """Write full row groups of `rows` (all of it if `flush`); return what is left over."""
-    if not batches:
-        return []
-    table = pa.Table.from_batches(batches)
-    while table.num_rows >= rows or (flush and table.num_rows):
-        writer.write_table(table.slice(0, rows), row_group_size=rows)
-        table = table.slice(rows)
-    return table.to_batches()
+def _rows_until_full(cumulative: np.ndarray, rows_left: int, bytes_left: int) -> int:
+    """How many of these rows fit in the current group, counting the one that fills it."""
+    by_bytes = int(np.searchsorted(cumulative, bytes_left, side="left")) + 1
+    return min(len(cumulative), rows_left, by_bytes)
 
 
 def sha256_of(path: Path) -> str:

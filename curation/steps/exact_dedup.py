@@ -19,11 +19,14 @@ class ExactDedupParams(FilterParams):
 
 @register
 class ExactDedup(KeyedDedup):
-    """Keep the first copy of each text (by input order); later copies go to rejected/."""
+    """Keep the first copy of each text (by input order); later copies go to rejected/.
+
+    `exact_dup_of` names the first copy, so `mode: annotate` output can be deduplicated
+    later by dropping rows where it is set."""
 
     name = "exact_dedup"
     Params = ExactDedupParams
-    columns = {"exact_dup_copies": pa.int32()}
+    columns = {"exact_dup_copies": pa.int32(), "exact_dup_of": pa.string()}
 
     def key(self, doc: Document) -> int:
         text = normalize_for_dedup(doc.text) if self.params.normalize else doc.text
@@ -31,4 +34,5 @@ class ExactDedup(KeyedDedup):
 
     def apply(self, doc: Document, decision: Decision | None) -> str | None:
         doc.meta["exact_dup_copies"] = decision.copies if decision else 1
+        doc.meta["exact_dup_of"] = decision.duplicate_of if decision else None
         return decision.rule if decision else None
