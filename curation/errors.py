@@ -4,6 +4,8 @@
 class GristmillError(Exception):
     """Base class for problems caused by input or configuration, not by a bug."""
 
+    user_facing = True
+
 
 class ConfigError(GristmillError):
     """The pipeline YAML (or an override) is invalid; the message names file, key and fix."""

@@ -1,7 +1,8 @@
 """The `gristmill` command: subcommands come from the `gristmill.commands` entry points.
 
 Curation and training each register their own commands, so neither imports the other;
-this launcher only lives in `curation` because one package has to host it.
+this launcher only lives in `curation` because one package has to host it. An exception
+whose class sets `user_facing = True` is a user mistake: one line, no traceback.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib.metadata import entry_points, version
-
-from curation.errors import GristmillError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides.extend(extra)
     try:
         return args.func(args) or 0
-    except GristmillError as err:
+    except Exception as err:
+        if not getattr(err, "user_facing", False):
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
