@@ -148,9 +148,7 @@ def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: W
     step = pipeline.step(stage.exit)
     assert isinstance(step, GlobalStep)
     tmp = work.fresh_tmp(final)
-    dirs = [work.unit_dir(stage.index, u.index) for u in units]
-    step.reduce([d / f"keys-{stage.exit}.npy" for d in dirs],
-                [sorted(d.glob("kept-*.parquet")) for d in dirs], tmp)
+    step.reduce({u.index: work.unit_dir(stage.index, u.index) for u in units}, stage.exit, tmp)
     commit_dir(tmp, final)
 
 

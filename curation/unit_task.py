@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 
 from curation.counters import StepCounts
@@ -21,7 +21,7 @@ from curation.errors import InputFileError
 from curation.io.readers import InputFile, read_file
 from curation.io.shards import ShardWriter, doc_row, rejected_row
 from curation.pipeline import Pipeline, Stage
-from curation.steps.base import Decision, GlobalStep
+from curation.steps.base import GlobalStep
 from curation.workdir import WorkDir, commit_dir
 
 DONE_FILE = "done.json"
@@ -81,7 +81,6 @@ class _Sinks:
         names = (["train", "validation"] if self.split else ["data"]) if self.last else ["kept"]
         self.kept = {name: make(name, pipeline.schema) for name in names}
         self.rejected = make("rejected", pipeline.rejected_schema)
-        self.keys: list[int] = []
 
     def keep(self, doc: Document) -> None:
         target = doc.meta["split"] if self.split else next(iter(self.kept))
@@ -104,7 +103,11 @@ def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, t
         counts[position] = StepCounts(pipeline.names[position])
     sinks = _Sinks(pipeline, stage, tmp)
     decisions = _decisions(pipeline, stage, work, unit.index)
-    exit_step = pipeline.step(stage.exit) if stage.exit is not None else None
+    collector = None
+    if stage.exit is not None:
+        exit_step = pipeline.step(stage.exit)
+        assert isinstance(exit_step, GlobalStep)
+        collector = exit_step.collector(stage.exit)
     row = -1
     for row, record in enumerate(_source(pipeline, stage, unit, work, counts, strict)):
         if row % 1000 == 999:
@@ -116,13 +119,13 @@ def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, t
         if rejected is not None:
             sinks.reject(rejected)
             continue
-        if isinstance(exit_step, GlobalStep):
-            sinks.keys.append(exit_step.key(record))
+        if collector is not None:
+            collector.add(record)
         sinks.keep(record)
     progress((row + 1) % 1000)
     files = sinks.close()
-    if stage.exit is not None:
-        np.save(tmp / f"keys-{stage.exit}.npy", np.array(sinks.keys, dtype=np.uint64))
+    if collector is not None:
+        collector.save(tmp)
     return UnitResult(unit.index, counts, files)
 
 
@@ -170,7 +173,7 @@ def _previous_stage(pipeline: Pipeline, stage: Stage, unit: InputFile,
                 yield Document(row.pop("id"), row.pop("text"), row.pop("source"), row)
 
 
-def _apply_steps(pipeline: Pipeline, stage: Stage, doc: Document, decision: Decision | None,
+def _apply_steps(pipeline: Pipeline, stage: Stage, doc: Document, decision: Any,
                  counts: list[StepCounts | None]) -> Rejected | None:
     """Run the stage's steps on one document; the first drop wins and is recorded."""
     if stage.entry is not None:
@@ -178,7 +181,7 @@ def _apply_steps(pipeline: Pipeline, stage: Stage, doc: Document, decision: Deci
         rejected = _run_one(step, counts[stage.entry], doc,
                             lambda: step.apply(doc, decision))
         if rejected is not None:
-            rejected.duplicate_of = decision.duplicate_of if decision else None
+            rejected.duplicate_of = getattr(decision, "duplicate_of", None)
             return rejected
     for position in stage.maps:
         step = pipeline.step(position)

@@ -8,7 +8,7 @@ reduce over all keys, and applies the decisions in the next map stage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,31 +52,47 @@ class Step:
 
 
 class Decision(NamedTuple):
-    """What a global step decided for one row of one unit."""
+    """What a dedup step decided for one row: drop rule (None keeps), kept copy, group size."""
 
     rule: str | None
     duplicate_of: str | None = None
     copies: int = 1
 
 
+class Collector(Protocol):
+    """Gathers what a global step needs from each kept document of one unit (map side)."""
+
+    def add(self, doc: Document) -> None: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
 class GlobalStep(Step):
-    """A stage boundary: key in the map before it, reduce over all keys, decide after it."""
+    """A stage boundary: collect in the map before it, reduce over all units, apply after it.
 
-    def key(self, doc: Document) -> int:
-        """A 64-bit key for the reduce, computed in the map stage before the boundary."""
+    The collector's files land in each unit's directory next to its kept rows (same order),
+    `reduce` reads them from every unit and writes per-unit decisions to `out_dir`, and
+    `apply` receives the decision for each row in the next stage (None for most rows).
+    """
+
+    def collector(self, position: int) -> Collector:
         raise NotImplementedError
 
-    def reduce(self, key_files: list[Path], id_files: list[list[Path]], out_dir: Path) -> None:
-        """Decide over every unit's keys; write decisions for each unit into `out_dir`."""
+    def reduce(self, unit_dirs: dict[int, Path], position: int, out_dir: Path) -> None:
+        """`unit_dirs` maps unit index -> directory, in unit order (skipped files absent)."""
         raise NotImplementedError
 
-    def load_decisions(self, out_dir: Path, unit: int) -> dict[int, Decision]:
-        """The decisions for one unit's rows (only rows that are not plain keeps)."""
+    def load_decisions(self, out_dir: Path, unit: int) -> dict[int, Any]:
         raise NotImplementedError
 
-    def apply(self, doc: Document, decision: Decision | None) -> str | None:
+    def apply(self, doc: Document, decision: Any) -> str | None:
         """Record the decision's columns on `doc`; return a rule to drop it."""
         raise NotImplementedError
 
     def process(self, doc: Document) -> str | None:  # pragma: no cover - never called
-        raise TypeError(f"{self.name} is a global step; the executor calls key/reduce/apply")
+        raise TypeError(f"{self.name} is a global step; the executor calls collect/reduce/apply")
+
+
+def kept_files(unit_dir: Path) -> list[Path]:
+    """A unit's kept rows from the stage before a boundary, in row order."""
+    return sorted(unit_dir.glob("kept-*.parquet"))

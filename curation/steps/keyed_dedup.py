@@ -15,10 +15,23 @@ import pyarrow.parquet as pq
 from curation.document import Document
 from curation.hashing import hash64
 from curation.io.atomic import write_parquet_atomic
-from curation.steps.base import Decision, GlobalStep
+from curation.steps.base import Decision, GlobalStep, kept_files
 
 _DECISION_SCHEMA = pa.schema([("row", pa.int64()), ("rule", pa.string()),
                               ("duplicate_of", pa.string()), ("copies", pa.int64())])
+
+
+class _KeyCollector:
+    """One 64-bit key per kept document, saved as `keys-{position}.npy`."""
+
+    def __init__(self, step: KeyedDedup, position: int):
+        self.step, self.name, self.keys = step, f"keys-{position}.npy", []
+
+    def add(self, doc: Document) -> None:
+        self.keys.append(self.step.key(doc))
+
+    def save(self, directory: Path) -> None:
+        np.save(directory / self.name, np.array(self.keys, dtype=np.uint64))
 
 
 class KeyedDedup(GlobalStep):
@@ -26,22 +39,27 @@ class KeyedDedup(GlobalStep):
 
     rule = "duplicate"
 
-    def reduce(self, key_files: list[Path], id_files: list[list[Path]], out_dir: Path) -> None:
-        keys = [np.load(path) for path in key_files]
-        unit = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+    def key(self, doc: Document) -> int:
+        raise NotImplementedError
+
+    def collector(self, position: int) -> _KeyCollector:
+        return _KeyCollector(self, position)
+
+    def reduce(self, unit_dirs: dict[int, Path], position: int, out_dir: Path) -> None:
+        keys = [np.load(d / f"keys-{position}.npy") for d in unit_dirs.values()]
+        unit = np.repeat(np.array(list(unit_dirs), dtype=np.int64), [len(k) for k in keys])
         row = np.concatenate([np.arange(len(k)) for k in keys]) if keys else np.array([])
         all_keys = np.concatenate(keys) if keys else np.array([], dtype=np.uint64)
         _, first, inverse, counts = np.unique(
             all_keys, return_index=True, return_inverse=True, return_counts=True)
         in_group = np.nonzero(counts[inverse] > 1)[0]
         head = first[inverse[in_group]]
-        head_ids = _lookup_ids(unit[head], row[head], id_files)
+        head_ids = lookup_ids(unit[head], row[head], unit_dirs)
         for u in np.unique(unit[in_group]):
             mine = unit[in_group] == u
-            rows = row[in_group][mine]
             is_head = head[mine] == in_group[mine]
             table = pa.table({
-                "row": rows,
+                "row": row[in_group][mine],
                 "rule": np.where(is_head, None, self.rule),
                 "duplicate_of": np.where(is_head, None, head_ids[mine]),
                 "copies": counts[inverse[in_group[mine]]],
@@ -57,11 +75,11 @@ class KeyedDedup(GlobalStep):
             table["row"], table["rule"], table["duplicate_of"], table["copies"], strict=True)}
 
 
-def _lookup_ids(units: np.ndarray, rows: np.ndarray, id_files: list[list[Path]]) -> np.ndarray:
+def lookup_ids(units: np.ndarray, rows: np.ndarray, unit_dirs: dict[int, Path]) -> np.ndarray:
     """The ids at (unit, row) positions, reading only the id column of the units needed."""
     out = np.empty(len(units), dtype=object)
     for u in np.unique(units):
-        tables = [pq.read_table(path, columns=["id"]) for path in id_files[u]]
+        tables = [pq.read_table(path, columns=["id"]) for path in kept_files(unit_dirs[int(u)])]
         ids = pa.concat_tables(tables).column("id")
         mine = units == u
         out[mine] = ids.take(pa.array(rows[mine])).to_pylist()
