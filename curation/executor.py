@@ -12,13 +12,14 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curation.counters import StepCounts, merge_all
 from curation.errors import GristmillError
-from curation.finalize import MANIFEST, finalize
+from curation.finalize import MANIFEST, REDUCE_TIMING, finalize
 from curation.io.atomic import write_json_atomic
 from curation.io.readers import InputFile, discover
 from curation.pipeline import Pipeline, Stage
@@ -148,7 +149,9 @@ def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: W
     step = pipeline.step(stage.exit)
     assert isinstance(step, GlobalStep)
     tmp = work.fresh_tmp(final)
+    start = time.monotonic()
     step.reduce({u.index: work.unit_dir(stage.index, u.index) for u in units}, stage.exit, tmp)
+    write_json_atomic(tmp / REDUCE_TIMING, {"seconds": round(time.monotonic() - start, 3)})
     commit_dir(tmp, final)
 
 

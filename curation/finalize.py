@@ -27,6 +27,7 @@ from curation.workdir import WorkDir
 
 SCHEMA_VERSION = 1
 MANIFEST = "_manifest.json"
+REDUCE_TIMING = "timing.json"
 _VERSIONED = ("gristmill", "pyarrow", "pydantic", "fsspec", "datasets", "datasketch",
               "langdetect", "presidio-analyzer", "tokenizers", "torch")
 
@@ -92,6 +93,12 @@ def finalize(pipeline: Pipeline, work: WorkDir, results: list[list[UnitResult]],
         write_json_atomic(work.finalize_plan, plan)
     publish_outputs(pipeline, work, plan)
     manifest = build_manifest(pipeline, _describe(work.output, plan), counts, inputs)
+    for position, step in enumerate(manifest["steps"]):
+        reduce_dir = work.reduce_dir(position)
+        if (reduce_dir / REDUCE_TIMING).exists():
+            step["reduce_seconds"] = json.loads((reduce_dir / REDUCE_TIMING).read_text())["seconds"]
+        if (reduce_dir / "report.json").exists():
+            step["report"] = json.loads((reduce_dir / "report.json").read_text())
     check_accounting(manifest, pipeline.config.output.write_rejected)
     write_json_atomic(work.output / MANIFEST, manifest)
     shutil.rmtree(work.root, ignore_errors=True)

@@ -101,6 +101,8 @@ def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, t
     counts: list[StepCounts | None] = [None] * len(pipeline.names)
     for position in _positions(stage):
         counts[position] = StepCounts(pipeline.names[position])
+    if stage.exit is not None:  # the global step's map-side time (its documents count later)
+        counts[stage.exit] = StepCounts(pipeline.names[stage.exit])
     sinks = _Sinks(pipeline, stage, tmp)
     decisions = _decisions(pipeline, stage, work, unit.index)
     collector = None
@@ -120,12 +122,16 @@ def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, t
             sinks.reject(rejected)
             continue
         if collector is not None:
+            start = time.perf_counter()
             collector.add(record)
+            counts[stage.exit].seconds += time.perf_counter() - start
         sinks.keep(record)
     progress((row + 1) % 1000)
     files = sinks.close()
     if collector is not None:
+        start = time.perf_counter()
         collector.save(tmp)
+        counts[stage.exit].seconds += time.perf_counter() - start
     return UnitResult(unit.index, counts, files)
 
 

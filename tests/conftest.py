@@ -36,14 +36,14 @@ def write_jsonl(path: Path, records: list[Any], compress: bool = False) -> Path:
     return path
 
 
-def write_pipeline(path: Path, inputs: list[str] | str, output: Path,
+def write_pipeline(path: Path, inputs: list[str] | str, out_dir: Path,
                    steps: list[Any] | None = None, **sections: Any) -> Path:
     """A pipeline YAML; `sections` may add keys to input/output/executor or top level."""
     config: dict[str, Any] = {
         "name": "test",
         "input": {"paths": inputs if isinstance(inputs, list) else [inputs],
                   **sections.pop("input", {})},
-        "output": {"path": str(output), **sections.pop("output", {})},
+        "output": {"path": str(out_dir), **sections.pop("output", {})},
         "steps": steps or [],
         **sections,
     }
