@@ -7,6 +7,7 @@ be read at all raises `InputFileError` naming the file.
 
 from __future__ import annotations
 
+import codecs
 import io
 import itertools
 import json
@@ -108,13 +109,19 @@ def _expand(spec: str, fmt: str) -> dict[str, tuple[str, int]]:
     fs, _, paths = fsspec.get_fs_token_paths(spec)
     out: dict[str, tuple[str, int]] = {}
     for path in paths:
-        candidates = fs.find(path, detail=True) if fs.isdir(path) else {path: fs.info(path)}
-        datasets = {posixpath.dirname(name) for name in candidates
-                    if posixpath.basename(name) == "state.json" and not _hidden(name, path)}
+        is_dir = fs.isdir(path)
+        candidates = fs.find(path, detail=True) if is_dir else {path: fs.info(path)}
+        # '.'/'_' names are skipped below a walked directory or a glob's fixed part; a file
+        # named explicitly is always read.
+        root = path if is_dir else _spec_base(spec) if _GLOB.search(spec) else None
+        visible = {name: info for name, info in candidates.items()
+                   if root is None or not _hidden(name, root)}
+        datasets = {posixpath.dirname(name) for name in visible
+                    if posixpath.basename(name) == "state.json"}
         for directory in sorted(datasets):
             out.update(_hf_arrow_files(fs, directory))
-        for name, info in candidates.items():
-            if info.get("type") == "directory" or _hidden(name, path) or \
+        for name, info in visible.items():
+            if info.get("type") == "directory" or \
                     posixpath.dirname(name) in datasets or name.endswith("/dataset_dict.json"):
                 continue
             file_fmt = format_of(name) if fmt == "auto" else fmt
@@ -201,6 +208,8 @@ class _ZstdReader(io.RawIOBase):
 def _read_jsonl(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
     with _open_decompressed(f.url) as handle:
         for line_no, line in enumerate(handle, start=1):
+            if line_no == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8):]
             if line.strip():
                 yield _parse_json_line(line, line_no, f, cfg)
 
