@@ -11,8 +11,8 @@ class Document:
     """A document: stable id, text, where it came from, and the columns steps recorded.
 
     `meta` holds kept input metadata and every score a step computed; each key becomes a
-    typed Parquet column. The UTF-8 size is cached because every step's byte counters
-    need it and encoding a long text per step would be wasted work.
+    typed Parquet column. The UTF-8 size and the text analysis are cached because every
+    step needs them and recomputing them per step would be wasted work.
     """
 
     id: str
@@ -20,6 +20,7 @@ class Document:
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     _nbytes: int = -1
+    _analysis: Any = None  # shared per-text analysis (words, lines, ...), see analysis.py
 
     @property
     def nbytes(self) -> int:
@@ -32,6 +33,7 @@ class Document:
         """Replace the text (steps that edit it must use this so sizes stay right)."""
         self.text = text
         self._nbytes = -1
+        self._analysis = None
 
 
 @dataclass(slots=True)
