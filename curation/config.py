@@ -77,7 +77,7 @@ def load_pipeline(path: str | Path, overrides: list[str] = ()) -> tuple[Pipeline
     """Read, override and validate a pipeline file; returns the config and the verbatim YAML."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # verbatim: no newline translation
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read pipeline file ({err})") from None
     raw = parse_yaml(text, str(path))

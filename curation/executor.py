@@ -82,6 +82,8 @@ def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],
     """Start fresh, or resume the same run; never mix two different runs in one directory."""
     out = work.output
     fingerprint = run_fingerprint(pipeline, files)
+    if (out / MANIFEST).exists() and work.root.exists():  # killed after the manifest landed
+        shutil.rmtree(work.root)
     ours = (out / MANIFEST).exists() or work.root.exists()
     if out.exists() and any(out.iterdir()):
         if not ours:

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from conftest import manifest, write_jsonl, write_pipeline
 
 from curation.config import InputConfig
 from curation.errors import InputFileError
 from curation.io.readers import discover, read_file
+from tests.conftest import manifest, write_jsonl, write_pipeline
 
 
 def rows_of(output: Path, rejected: bool) -> list[dict[str, Any]]:

@@ -16,12 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from conftest import manifest, write_jsonl, write_pipeline
 
 from curation.config import InputConfig
 from curation.document import Document, Rejected
 from curation.errors import ConfigError
 from curation.io.readers import discover, read_file
+from tests.conftest import manifest, write_jsonl, write_pipeline
 
 
 def kept_rows(output: Path) -> list[dict[str, Any]]:

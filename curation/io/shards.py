@@ -75,7 +75,8 @@ class ShardWriter:
         self._rows.append(row)
         self._group_bytes += text_bytes
         if len(self._rows) >= self.cfg.row_group_rows or \
-                self._group_bytes >= self.cfg.row_group_bytes:
+                self._group_bytes >= self.cfg.row_group_bytes or \
+                self._shard_bytes + self._group_bytes >= self.cfg.shard_max_bytes:
             self._flush_group()
 
     def close(self) -> list[ShardInfo]:
