@@ -36,21 +36,26 @@ def plan_outputs(pipeline: Pipeline, results: list[list[UnitResult]]) -> list[di
     """Destination shards, each made of one or more unit files in stage/unit/shard order."""
     kinds = ["train", "validation"] if pipeline.has_split else ["data"]
     limit = pipeline.config.output.shard_max_bytes
+    small = pipeline.config.output.merge_below_bytes
     plan = []
     for kind in kinds:
         files = [f for r in sorted(results[-1], key=_unit) for f in r.files.get(kind, [])]
         folder = "" if kind == "data" else f"{kind}/"
-        plan += _shards(files, kind, folder, limit)
+        plan += _shards(files, kind, folder, limit, small)
     rejected = [f for stage in results for r in sorted(stage, key=_unit)
                 for f in r.files.get("rejected", [])]
-    return plan + _shards(rejected, "rejected", "rejected/", limit)
+    return plan + _shards(rejected, "rejected", "rejected/", limit, small)
 
 
-def _shards(files: list[dict], split: str, folder: str, limit: int) -> list[dict[str, Any]]:
+def _shards(files: list[dict], split: str, folder: str, limit: int,
+            small: int) -> list[dict[str, Any]]:
+    """Consecutive files below `small` bytes of text are merged (up to `limit`); the others
+    are published as they are, so finalize rewrites only what is worth merging."""
     groups: list[list[dict]] = []
     size = 0
     for f in files:
-        if not groups or size + f["text_bytes"] > limit:
+        big = f["text_bytes"] >= small
+        if not groups or big or size + f["text_bytes"] > limit or size >= small:
             groups.append([])
             size = 0
         groups[-1].append(f)

@@ -77,10 +77,10 @@ class _Sinks:
         self.last = stage.index == len(pipeline.stages) - 1
         self.split = self.last and pipeline.has_split
         self.keep_rejected = cfg.write_rejected
-        make = lambda prefix, schema: ShardWriter(tmp, prefix, schema, cfg)  # noqa: E731
         names = (["train", "validation"] if self.split else ["data"]) if self.last else ["kept"]
-        self.kept = {name: make(name, pipeline.schema) for name in names}
-        self.rejected = make("rejected", pipeline.rejected_schema)
+        self.kept = {name: ShardWriter(tmp, name, pipeline.schema, cfg, temporary=not self.last)
+                     for name in names}
+        self.rejected = ShardWriter(tmp, "rejected", pipeline.rejected_schema, cfg)
 
     def keep(self, doc: Document) -> None:
         target = doc.meta["split"] if self.split else next(iter(self.kept))
