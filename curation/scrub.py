@@ -1,29 +1,49 @@
 """Regex scrubbing of contact details in text that reports show (examples, snippets).
 
 Reports must never show an e-mail address or a phone number, even when the pipeline has no
-`pii` step; this is the last line of defence for what people read, not a PII filter.
+`pii` step; this is the last line of defence for what people read, not a PII filter. It
+shares the phone patterns and checks of the `pii` step (`curation.pii.patterns`) but loads
+no presidio, and it errs towards scrubbing: card-like digit runs go without a Luhn check.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-_PATTERNS = [
-    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("URL", re.compile(r"\bhttps?://\S+", re.IGNORECASE)),
-    ("IP", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}\b",
-                      re.IGNORECASE)),
-    ("CREDIT_CARD", re.compile(r"\b(?:\d[ -]?){13,19}\b")),
-    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
-    ("PHONE", re.compile(r"(?<!\w)(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])"
-                         r"\d{2,4}(?:[\s.-]\d{2,4}){1,3}(?!\w)")),
+from curation.pii.patterns import PHONE_PATTERNS, plausible_phone, starts_address
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_HEX = r"[0-9a-f]{1,4}"
+_IPV6 = (rf"(?:{_HEX}:){{7}}{_HEX}"                       # full form
+         rf"|(?:{_HEX}:){{1,7}}:(?:{_HEX}(?::{_HEX}){{0,5}})?"  # with :: after some groups
+         rf"|::(?:{_HEX}(?::{_HEX}){{0,6}})?")            # leading ::
+
+_Check = Callable[[str, re.Match], bool]
+_PATTERNS: list[tuple[str, re.Pattern, _Check | None]] = [
+    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), None),
+    ("URL", re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE), None),
+    ("IP", re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)"
+                      rf"|(?<![\w:])(?:{_IPV6})(?![\w:])", re.IGNORECASE), None),
+    ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b",
+                        re.IGNORECASE),
+     lambda text, m: any(c.isdigit() for c in m.group()[4:])),
+    ("CREDIT_CARD", re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), None),
+    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), None),
+    *(("PHONE", re.compile(regex, re.IGNORECASE),
+       lambda text, m: plausible_phone(m.group()) and not starts_address(text, *m.span()))
+      for _, regex, _ in PHONE_PATTERNS),
 ]
 
 
 def scrub(text: str) -> str:
-    """Replace e-mails, URLs, IPs, card numbers, SSNs and phone numbers with <TYPE>."""
-    for label, pattern in _PATTERNS:
-        text = pattern.sub(f"<{label}>", text)
+    """Replace e-mails, URLs, IPs, IBANs, card numbers, SSNs and phone numbers with <TYPE>."""
+    for label, pattern, check in _PATTERNS:
+        if check is None:
+            text = pattern.sub(f"<{label}>", text)
+        else:
+            text = pattern.sub(lambda m, t=text, c=check, lb=label:
+                               f"<{lb}>" if c(t, m) else m.group(), text)
     return text
 
 
