@@ -10,6 +10,8 @@ export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/gristmill curate pipelines/quickstart.yaml --output runs/demo --overwrite
+	$(VENV)/bin/gristmill tokenizer train --data runs/demo --vocab-size 4096 \
+		--out runs/demo/tokenizer.json --overwrite
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
