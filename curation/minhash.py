@@ -10,8 +10,6 @@ bytes with prefix sums, and n consecutive word hashes are combined and mixed to 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from curation.hashing import normalize
@@ -21,6 +19,11 @@ _U32, _U64 = np.uint32, np.uint64
 _BYTE_BASE = 0x100000001B3  # odd, so it has an inverse mod 2^64
 _BYTE_BASE_INV = pow(_BYTE_BASE, -1, 1 << 64)
 _WORD_MULT = [pow(0x9E3779B97F4A7C15, k + 1, 1 << 64) for k in range(64)]
+BLOCK = 4096  # shingles per signature block: 112 x 4096 x 4 bytes = 1.8 MiB
+RECALL_AT_THRESHOLD = 0.9  # bands_for_threshold: P(candidate) for a pair at the threshold
+_CURVE_STEPS = 200
+
+
 class _Powers:
     """BYTE_BASE^i and its inverse powers mod 2^64, grown on demand and shared."""
 
@@ -47,17 +50,29 @@ _POWERS = _Powers()
 
 def word_hashes(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Each space-separated word's byte offset and 64-bit polynomial hash
-    (sum of byte_i * BASE^i mod 2^64), for a whole batch of documents at once."""
+    (sum of byte_i * BASE^i mod 2^64), for a whole batch of documents at once.
+
+    Word edges come from one boolean comparison of neighbours (starts and ends alternate),
+    and the prefix sums are computed in place: each extra pass over the bytes costs about
+    as much as hashing a shingle, so there are as few as numpy allows."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    padded = np.zeros(len(raw) + 2, dtype=np.int8)
-    padded[1:-1] = raw != _SPACE
-    edges = np.diff(padded)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    up, down = _POWERS.get(len(raw) + 1)
+    n = len(raw)
+    in_word = raw != _SPACE
+    edge = np.empty(n + 1, dtype=bool)
+    edge[0], edge[n] = (in_word[0], in_word[-1]) if n else (False, False)
+    np.not_equal(in_word[1:], in_word[:-1], out=edge[1:n])
+    bounds = np.flatnonzero(edge)
+    starts, ends = bounds[0::2], bounds[1::2]
+    up, down = _POWERS.get(n + 1)
+    prefix = np.empty(n + 1, dtype=_U64)
+    prefix[0] = 0
     with np.errstate(over="ignore"):
-        prefix = np.zeros(len(raw) + 1, dtype=_U64)
-        np.cumsum(raw * up[:len(raw)], out=prefix[1:])
-        return starts, (prefix[ends] - prefix[starts]) * down[starts]
+        np.multiply(up[:n], raw, out=prefix[1:])
+        np.cumsum(prefix[1:], out=prefix[1:])
+        hashes = prefix[ends]
+        hashes -= prefix[starts]
+        hashes *= down[starts]
+    return starts, hashes
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -86,9 +101,8 @@ def shingle_hashes(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray
     parts = [normalize(t) for t in texts]
     offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
     starts, words = word_hashes(b" ".join(parts))
-    doc_of_word = np.searchsorted(offsets, starts, side="right") - 1
-    n_words = np.bincount(doc_of_word, minlength=len(texts))
-    first_word = np.concatenate(([0], np.cumsum(n_words)[:-1]))
+    first_word = np.searchsorted(starts, offsets[:-1])  # one lookup per document, not word
+    n_words = np.diff(np.append(first_word, len(starts)))
     k = np.minimum(n_words, ngram)
     counts = np.where(n_words > 0, n_words - k + 1, 0)
     with np.errstate(over="ignore"):
@@ -123,13 +137,25 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
 
 def shingle_hash32(shingle: str) -> int:
     """Scalar reference of one shingle's hash (words joined by single spaces), for tests
-    and for `datasketch.MinHash(hashfunc=shingle_hash32)`."""
+    and for `datasketch.MinHash(hashfunc=shingle_hash32)`: plain integers, no numpy."""
     mask = (1 << 64) - 1
     combined = 0
     for j, word in enumerate(normalize(shingle).split()):
-        h = sum(byte * pow(_BYTE_BASE, i, 1 << 64) for i, byte in enumerate(word)) & mask
+        h = 0
+        for byte in reversed(word):  # Horner: sum of byte_i * BASE^i
+            h = (h * _BYTE_BASE + byte) & mask
         combined = (combined + h * _WORD_MULT[j]) & mask
-    return int(_fmix64(np.array([combined], dtype=_U64))[0] >> _U64(32))
+    return _fmix64_int(combined) >> 32
+
+
+def _fmix64_int(h: int) -> int:
+    """`_fmix64` on one Python integer."""
+    mask = (1 << 64) - 1
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & mask
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & mask
+    return h ^ (h >> 33)
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,21 +167,27 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def signatures(hashes: np.ndarray, counts: np.ndarray, perms: tuple[np.ndarray, np.ndarray],
-               block: int = 16384) -> np.ndarray:
+               block: int = BLOCK) -> np.ndarray:
     """One signature per document (rows), from its shingle hashes; min over shingles of
     a_k * fmix32(h) + b_k (mod 2^32), and all 0xFFFFFFFF for a document without shingles.
 
-    Shingles are processed in blocks so memory stays at num_perm x block values however
-    long a document is.
+    Shingles are processed in blocks into one reused (num_perm x block) buffer: it stays in
+    the CPU cache, and a fresh array per block would cost a page fault per 4 KiB (together
+    about half the time). A document may span blocks; its partial minima are merged.
     """
     a, b = perms
     out = np.full((len(counts), len(a)), 0xFFFFFFFF, dtype=_U32)
     doc_of = np.repeat(np.arange(len(counts)), counts)
     mixed = _fmix32(hashes)
+    width = min(block, len(mixed))
+    scratch = np.empty((len(a), width), dtype=_U32)
+    # b spread over the block's shape: numpy adds a (k, 1) column about half as fast
+    b_block = np.ascontiguousarray(np.broadcast_to(b, (len(b), width)))
     for low in range(0, len(mixed), block):
         high = min(low + block, len(mixed))
-        values = np.multiply(a, mixed[low:high])  # (num_perm, block): rows reduce contiguously
-        values += b
+        values = scratch[:, :high - low]  # rows reduce contiguously
+        np.multiply(a, mixed[low:high], out=values)
+        np.add(values, b_block[:, :high - low], out=values)
         docs = doc_of[low:high]
         cuts = np.flatnonzero(np.diff(docs, prepend=-1))
         mins = np.minimum.reduceat(values, cuts, axis=1).T
@@ -180,21 +212,26 @@ def collision_probability(similarity: float, bands: int, rows: int) -> float:
     return 1 - (1 - similarity ** rows) ** bands
 
 
-def bands_for_threshold(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) minimising false positives + false negatives around `threshold`
-    (the datasketch/text-dedup method: integrate the S-curve on each side)."""
-    best, best_error = (1, num_perm), math.inf
-    for bands in range(1, num_perm + 1):
-        for rows in range(1, num_perm // bands + 1):
-            fp = _integrate(lambda s, b=bands, r=rows: collision_probability(s, b, r),
-                            0.0, threshold)
-            fn = _integrate(lambda s, b=bands, r=rows: 1 - collision_probability(s, b, r),
-                            threshold, 1.0)
-            if fp + fn < best_error:
-                best, best_error = (bands, rows), fp + fn
-    return best
+def bands_for_threshold(threshold: float, num_perm: int,
+                        recall: float = RECALL_AT_THRESHOLD) -> tuple[int, int]:
+    """(bands, rows) with bands x rows <= num_perm that find a pair of Jaccard `threshold`
+    with probability >= `recall` and, among those, the fewest false positives (the area
+    under the S-curve below the threshold); the best recall if none reaches it.
 
-
-def _integrate(f, low: float, high: float, steps: int = 200) -> float:
-    width = (high - low) / steps
-    return sum(f(low + (i + 0.5) * width) for i in range(steps)) * width
+    datasketch and text-dedup balance the areas on both sides instead, which puts the
+    S-curve's midpoint at the threshold: half the pairs at exactly 0.8 would be missed for
+    threshold 0.8. Users read a threshold as "pairs this similar are found"; candidates
+    below it are what `verify` removes. All (bands, rows) are scored in one numpy pass.
+    """
+    grid = np.array([(b, r) for r in range(1, num_perm + 1)
+                     for b in range(1, num_perm // r + 1)])
+    bands, rows = grid[:, 0], grid[:, 1]
+    below = (np.arange(_CURVE_STEPS) + 0.5) / _CURVE_STEPS * threshold  # midpoint rule
+    false_positives = (1 - (1 - below[:, None] ** rows) ** bands).mean(axis=0) * threshold
+    at_threshold = 1 - (1 - threshold ** rows) ** bands
+    ok = np.flatnonzero(at_threshold >= recall)
+    if len(ok) == 0:
+        best = int(np.argmax(at_threshold))
+    else:
+        best = int(ok[np.lexsort((bands[ok] * rows[ok], false_positives[ok]))[0]])
+    return int(bands[best]), int(rows[best])
