@@ -14,6 +14,7 @@ from curation.errors import GristmillError
 from curation.executor import RunOptions, run_pipeline
 from curation.pipeline import Pipeline
 from curation.registry import all_steps, get_step_class
+from curation.stats.run_report import write_run_report
 from curation.summary import print_summary
 
 _DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
@@ -65,6 +66,8 @@ def run_curate(args: argparse.Namespace) -> int:
                              f"{_DISK_ERRORS[err.errno]}; finished work is kept, free space "
                              "or fix permissions and run the same command to resume") from None
     print_summary(result.manifest, config.output.path, time.monotonic() - start)
+    report = write_run_report(config.output.path, result.manifest, workers=args.workers)
+    print(f"report: {report}")
     return 0
 
 
