@@ -12,6 +12,9 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/gristmill curate pipelines/quickstart.yaml --output runs/demo --overwrite
 	$(VENV)/bin/gristmill tokenizer train --data runs/demo --vocab-size 4096 \
 		--out runs/demo/tokenizer.json --overwrite
+	@echo "shards: runs/demo/train, runs/demo/validation, runs/demo/rejected"
+	@echo "tokenizer: runs/demo/tokenizer.json"
+	@echo "report: runs/demo/report.html (open it in a browser)"
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
