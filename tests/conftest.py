@@ -18,6 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 REPO = Path(__file__).resolve().parent.parent
+# The read-only corpora (shared/data) sit beside the checkout, in CI as on a developer machine.
+SHARED_DATA = next((p for p in (REPO.parent / "shared" / "data", Path("/work/shared/data"))
+                    if p.is_dir()), REPO.parent / "shared" / "data")
 
 
 def write_jsonl(path: Path, records: list[Any], compress: bool = False) -> Path:

@@ -18,8 +18,9 @@ import pytest
 
 from curation import minhash
 from curation.hashing import normalize
+from tests.conftest import SHARED_DATA
 
-SHARED = Path("/work/shared/data")
+SHARED = SHARED_DATA
 BOOKS = {"clean_gutenberg_en": ["dracula.txt", "moby_dick.txt", "alice_in_wonderland.txt"],
          "multilingual_gutenberg": ["du_cote_de_chez_swann.txt", "don_quijote.txt",
                                     "noli_me_tangere.txt", "shen_yin_yu.txt"]}

@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
+from tests.conftest import SHARED_DATA
 from training.tokenizer_train import train_bpe, train_chars
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = SHARED_DATA
 SHAKESPEARE = DATA / "clean_tinyshakespeare" / "input.txt"
 GUTENBERG = DATA / "clean_gutenberg_en"
 
