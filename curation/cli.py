@@ -7,6 +7,7 @@ import errno
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from curation.config import load_pipeline
@@ -83,11 +84,12 @@ def run_steps(args: argparse.Namespace) -> int:
     if args.name:
         steps = {args.name: get_step_class(args.name, "gristmill steps")}
     for name, cls in sorted(steps.items()):
-        table = Table(title=f"{name}: {(cls.__doc__ or '').strip()}", title_justify="left")
+        table = Table(title=escape(f"{name}: {(cls.__doc__ or '').strip()}"),
+                      title_justify="left")
         for column in ("parameter", "default", "what it does"):
             table.add_column(column)
         for param, field in cls.Params.model_fields.items():
             default = "(required)" if field.is_required() else repr(field.default)
-            table.add_row(param, default, field.description or "")
+            table.add_row(escape(param), escape(default), escape(field.description or ""))
         console.print(table)
     return 0
