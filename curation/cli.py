@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from curation.config import load_pipeline
+from curation.config import PipelineConfig, load_pipeline
 from curation.errors import GristmillError
 from curation.executor import RunOptions, run_pipeline
+from curation.finalize import MANIFEST
 from curation.pipeline import Pipeline
 from curation.registry import all_steps, get_step_class
-from curation.stats.run_report import write_run_report
+from curation.stats.run_report import REPORT, write_run_report
 from curation.summary import print_summary
 
 _DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
@@ -55,6 +58,8 @@ def run_curate(args: argparse.Namespace) -> int:
     if config.executor.type == "ray":
         raise GristmillError("executor 'ray' is not available yet; use executor.type=local")
     pipeline = Pipeline(config, text, overrides)
+    if not args.overwrite and _finish_missing_report(config, args.workers):
+        return 0
     options = RunOptions(args.workers, args.strict, args.overwrite, args.skip_bad_files,
                          args.quiet)
     start = time.monotonic()
@@ -70,6 +75,22 @@ def run_curate(args: argparse.Namespace) -> int:
     report = write_run_report(config.output.path, result.manifest, workers=args.workers)
     print(f"report: {report}")
     return 0
+
+
+def _finish_missing_report(config: PipelineConfig, workers: int | None) -> bool:
+    """A run killed after its manifest landed but before its report: write the report.
+
+    The manifest marks the shards complete; the report is derived from them, so re-running
+    the same command only has that left to do."""
+    out = Path(config.output.path)
+    if not (out / MANIFEST).exists() or (out / REPORT).exists():
+        return False
+    manifest = json.loads((out / MANIFEST).read_text())
+    if manifest["pipeline"]["resolved"] != config.model_dump(mode="json"):
+        return False
+    print(f"run already finished; wrote its missing report: "
+          f"{write_run_report(out, manifest, workers=workers)}")
+    return True
 
 
 def steps_command(commands: argparse._SubParsersAction) -> None:
