@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def _finish_missing_report(config: PipelineConfig, workers: int | None) -> bool:
     manifest = json.loads((out / MANIFEST).read_text())
     if manifest["pipeline"]["resolved"] != config.model_dump(mode="json"):
         return False
+    shutil.rmtree(out / "_work", ignore_errors=True)  # killed before finalize removed it
     print(f"run already finished; wrote its missing report: "
           f"{write_run_report(out, manifest, workers=workers)}")
     return True
