@@ -382,6 +382,10 @@ def test_killed_ten_times_at_random_moments(big, tmp_path):
         ]
         condition = rng.choice(events)
         if kill_when(start(case, rng.choice([1, 2, 3])), condition, rng.uniform(0.0, 0.5)):
+            if (case.out / "report.html").exists():  # the kill came after the run finished
+                assert_same_output(case.out, big.out, big.ids)
+                shutil.rmtree(case.out)
+                continue
             hits.append(where_is(case))
             check_killed_state(case)
             continue
