@@ -21,6 +21,7 @@ from curation.pipeline import Pipeline
 from curation.registry import all_steps, get_step_class
 from curation.stats.run_report import REPORT, write_run_report
 from curation.summary import print_summary
+from curation.workdir import WorkDir
 
 _DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                 errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
@@ -89,7 +90,9 @@ def _finish_missing_report(config: PipelineConfig, workers: int | None) -> bool:
     manifest = json.loads((out / MANIFEST).read_text())
     if manifest["pipeline"]["resolved"] != config.model_dump(mode="json"):
         return False
-    shutil.rmtree(out / "_work", ignore_errors=True)  # killed before finalize removed it
+    work = WorkDir(out)
+    shutil.rmtree(work.root, ignore_errors=True)  # killed before finalize removed it
+    work.clean_stale()  # e.g. a half-written report from the killed run
     print(f"run already finished; wrote its missing report: "
           f"{write_run_report(out, manifest, workers=workers)}")
     return True

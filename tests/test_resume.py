@@ -503,3 +503,16 @@ def test_crash_point(small, tmp_path, name, when):
     else:
         assert code == 0, stderr
     assert_same_output(case.out, small.out, small.ids)
+
+
+def test_killed_while_writing_the_report_finishes_it(small, tmp_path):
+    """Manifest landed, report half-written: the rerun writes the report and tidies up."""
+    case = new_case(tmp_path, small.corpus)
+    shutil.copytree(small.out, case.out)
+    (case.out / "report.html").unlink()
+    (case.out / ".tmp-999999-report.html").write_text("<html>half")
+    code, stderr = gristmill(case)
+    assert code == 0, stderr
+    assert (case.out / "report.html").stat().st_size > 1000
+    assert not list(case.out.rglob(".tmp-*"))
+    assert_same_output(case.out, small.out, small.ids)

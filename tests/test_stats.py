@@ -366,7 +366,7 @@ def test_run_report_funnel_examples_and_no_pii(tmp_path, curate):
     for text in (page, stats_json):
         assert not EMAIL.search(text), EMAIL.search(text)
         assert not PHONE.search(text), PHONE.search(text)
-        assert "555" not in text and "jane.doe" not in text
+        assert "555-01" not in text and "010-01" not in text and "jane.doe" not in text
     sources = json.loads(stats_json)["sources"]["top"]
     assert {"value": "from <EMAIL>", "count": 4} in sources  # scrubbed, not dropped
     run = json.loads(stats_json)["run"]
