@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import inspect
 import json
 import shutil
 import time
@@ -20,6 +21,7 @@ from curation.finalize import MANIFEST
 from curation.pipeline import Pipeline
 from curation.registry import all_steps, get_step_class
 from curation.stats.run_report import REPORT, write_run_report
+from curation.step_reference import REGENERATE, kind, markdown, parameters
 from curation.summary import print_summary
 from curation.workdir import WorkDir
 
@@ -101,21 +103,26 @@ def _finish_missing_report(config: PipelineConfig, workers: int | None) -> bool:
 def steps_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("steps", help="list every step with its parameters")
     parser.add_argument("name", nargs="?", help="show one step only")
+    parser.add_argument("--markdown", action="store_true",
+                        help=f"print the step reference as Markdown ({REGENERATE})")
     parser.set_defaults(func=run_steps)
 
 
 def run_steps(args: argparse.Namespace) -> int:
-    console = Console()
     steps = all_steps()
     if args.name:
         steps = {args.name: get_step_class(args.name, "gristmill steps")}
+    if args.markdown:
+        print(markdown(steps), end="")
+        return 0
+    console = Console()
     for name, cls in sorted(steps.items()):
-        table = Table(title=escape(f"{name}: {(cls.__doc__ or '').strip()}"),
+        table = Table(title=escape(f"{name} ({kind(cls)}): {inspect.getdoc(cls) or ''}"),
                       title_justify="left")
-        for column in ("parameter", "default", "what it does"):
+        for column in ("parameter", "type", "default", "what it does"):
             table.add_column(column)
-        for param, field in cls.Params.model_fields.items():
-            default = "(required)" if field.is_required() else repr(field.default)
-            table.add_row(escape(param), escape(default), escape(field.description or ""))
+        for param in parameters(cls):
+            table.add_row(*map(escape, (param.name, param.type, param.default,
+                                        param.description)))
         console.print(table)
     return 0
