@@ -38,6 +38,10 @@ def curate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--input", action="append", help="input path/glob (repeatable)")
     parser.add_argument("--output", help="output directory")
     parser.add_argument("--workers", type=_positive, help="worker processes (default: cores)")
+    parser.add_argument("--executor", choices=["local", "ray"],
+                        help="where the work runs (default: executor.type, else local)")
+    parser.add_argument("--address", help="executor ray: the Ray cluster, e.g. auto or "
+                                          "ray://head:10001 (default: start one here)")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad record")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="finish without input files that cannot be read")
@@ -58,9 +62,11 @@ def run_curate(args: argparse.Namespace) -> int:
         overrides.append(f"input.paths={args.input!r}")
     if args.output:
         overrides.append(f"output.path={args.output!r}")
+    if args.executor:
+        overrides.append(f"executor.type={args.executor}")
+    if args.address:
+        overrides.append(f"executor.address={args.address!r}")
     config, text = load_pipeline(args.pipeline, overrides)
-    if config.executor.type == "ray":
-        raise GristmillError("executor 'ray' is not available yet; use executor.type=local")
     pipeline = Pipeline(config, text, overrides)
     if not args.overwrite and _finish_missing_report(config, args.workers):
         return 0

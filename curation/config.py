@@ -60,10 +60,15 @@ class OutputConfig(Strict):
 
 
 class ExecutorConfig(Strict):
-    """How the work is spread: processes on this machine, or (later) a Ray cluster."""
+    """How the work is spread: processes on this machine, or Ray tasks (docs/ray.md)."""
 
     type: Literal["local", "ray"] = "local"
-    workers: int | None = Field(None, ge=1, description="processes; unset: one per core")
+    workers: int | None = Field(
+        None, ge=1, description="processes (local) or CPUs of a Ray started here; unset: "
+                                "one per core")
+    address: str | None = Field(
+        None, description="ray: the cluster to join (auto, ray://host:10001); unset: "
+                          "RAY_ADDRESS, else a Ray started on this machine")
 
 
 class PipelineConfig(Strict):

@@ -1,8 +1,10 @@
-"""The local executor: stages over input files with a process pool, resumable at any kill.
+"""Executors: stages over input files, resumable at any kill.
 
-Per stage, every unit not yet finished runs in a worker; a global step's reduce runs in
-the driver between stages; finalize publishes files and the manifest. Re-running the same
-command after a crash skips finished units and reduces and ends with the same output.
+Per stage, every unit not yet finished runs in a worker; a global step's reduce runs
+between stages; finalize publishes files and the manifest. Re-running the same command
+after a crash skips finished units and reduces and ends with the same output. The local
+backend is a process pool with reduces in the driver; `executor: ray` swaps in Ray tasks
+(curation/ray_executor.py) and keeps everything else, so both write the same output.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import multiprocessing as mp
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from curation.counters import StepCounts, merge_all
 from curation.errors import GristmillError
@@ -51,25 +54,46 @@ class RunFailed(GristmillError):
     """Some input files could not be read; the rest is done and resumable."""
 
 
+Task = tuple[int, InputFile, bool]  # stage index, unit, strict
+
+
+class Backend(Protocol):
+    """Where units and reduces run; a context manager around the whole run."""
+
+    counter: Any  # documents processed, read by the progress display
+
+    def __enter__(self) -> Backend: ...
+
+    def __exit__(self, *exc: Any) -> bool: ...
+
+    def map(self, tasks: list[Task]) -> Iterator[UnitResult]:
+        """Run units; results in any order."""
+        ...
+
+    def reduce(self, step: GlobalStep, unit_dirs: dict[int, Path], position: int,
+               out_dir: Path) -> None: ...
+
+
 def run_pipeline(pipeline: Pipeline, options: RunOptions) -> RunResult:
     """Run every stage, the reduces between them, and finalize."""
     work = WorkDir(Path(pipeline.config.output.path))
     files = discover(pipeline.config.input)
     prepare_output(work, pipeline, files, options.overwrite)
-    workers = _worker_count(options.workers or pipeline.config.executor.workers, len(files))
+    workers = options.workers or pipeline.config.executor.workers
     results: list[list[UnitResult]] = []
     failed: dict[int, str] = {}
-    counter = mp.get_context("fork").Value("q", 0)
-    with _pool(workers, pipeline, counter) as pool, RunProgress(counter, options.quiet) as progress:
+    with _backend(pipeline, workers, len(files)) as backend, \
+            RunProgress(backend.counter, options.quiet) as progress:
         for stage in pipeline.stages:
             units = [f for f in files if f.index not in failed]
-            stage_results = _run_stage(pool, pipeline, stage, units, work, options, progress)
+            stage_results = _run_stage(backend, pipeline, stage, units, options, progress)
             failed.update({r.unit: r.error for r in stage_results if r.error})
             if failed and not options.skip_bad_files:
                 raise RunFailed(_failure_message(failed, files))
             results.append([r for r in stage_results if not r.error])
             if stage.exit is not None:
-                run_reduce(pipeline, stage, [f for f in files if f.index not in failed], work)
+                units = [f for f in files if f.index not in failed]
+                run_reduce(pipeline, stage, units, work, backend)
     counts = merge_all([r.counts for stage in results for r in stage], pipeline.names)
     inputs = {"files": len(files), "bytes": sum(f.size for f in files),
               "skipped_files": [{"path": files[u].url, "error": e} for u, e in failed.items()]}
@@ -106,15 +130,31 @@ def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],
 
 
 def run_fingerprint(pipeline: Pipeline, files: list[InputFile]) -> str:
-    """What makes two runs the same run: the resolved config (less workers) and the inputs."""
+    """What makes two runs the same run: the resolved config (less workers and the Ray
+    address, which change where it runs, not what) and the inputs."""
     config = pipeline.config.model_dump(mode="json")
     config["executor"].pop("workers", None)
+    config["executor"].pop("address", None)
     state = {"config": config, "files": [(f.url, f.size) for f in files]}
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
 def _worker_count(requested: int | None, units: int) -> int:
     return max(1, min(requested or os.cpu_count() or 1, units))
+
+
+def _backend(pipeline: Pipeline, workers: int | None, units: int) -> Backend:
+    executor = pipeline.config.executor
+    if executor.type == "local":
+        return LocalBackend(_worker_count(workers, units), pipeline)
+    try:
+        from curation.ray_executor import RayBackend
+    except ImportError as err:
+        if (err.name or "").split(".")[0] != "ray":
+            raise
+        raise GristmillError("executor 'ray' needs Ray, which is not installed: "
+                             "pip install 'gristmill[ray]' (or use executor.type=local)") from None
+    return RayBackend(pipeline, workers, executor.address)
 
 
 def _failure_message(failed: dict[int, str], files: list[InputFile]) -> str:
@@ -125,15 +165,14 @@ def _failure_message(failed: dict[int, str], files: list[InputFile]) -> str:
     return "\n".join(lines)
 
 
-def _run_stage(pool, pipeline: Pipeline, stage: Stage, units: list[InputFile], work: WorkDir,
+def _run_stage(backend: Backend, pipeline: Pipeline, stage: Stage, units: list[InputFile],
                options: RunOptions, progress: RunProgress) -> list[UnitResult]:
     label = f"stage {stage.index + 1}/{len(pipeline.stages)}"
     progress.start_stage(label, len(units), sum(u.size for u in units))
     tasks = [(stage.index, unit, options.strict) for unit in units]
     size = {u.index: u.size for u in units}
     results = []
-    mapper = pool.imap_unordered(_worker_run, tasks) if pool else map(_worker_run, tasks)
-    for result in mapper:
+    for result in backend.map(tasks):
         if result.error and options.strict:
             raise RunFailed(f"{result.error}\nFinished files are kept; fix the input and run "
                             "the same command again to resume.")
@@ -143,7 +182,8 @@ def _run_stage(pool, pipeline: Pipeline, stage: Stage, units: list[InputFile], w
     return sorted(results, key=lambda r: r.unit)
 
 
-def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: WorkDir) -> None:
+def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: WorkDir,
+               backend: Backend) -> None:
     """The global step between stage k and k+1, published as one directory (resumable)."""
     final = work.reduce_dir(stage.exit)
     if final.exists():
@@ -152,7 +192,8 @@ def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: W
     assert isinstance(step, GlobalStep)
     tmp = work.fresh_tmp(final)
     start = time.monotonic()
-    step.reduce({u.index: work.unit_dir(stage.index, u.index) for u in units}, stage.exit, tmp)
+    unit_dirs = {u.index: work.unit_dir(stage.index, u.index) for u in units}
+    backend.reduce(step, unit_dirs, stage.exit, tmp)
     write_json_atomic(tmp / REDUCE_TIMING, {"seconds": round(time.monotonic() - start, 3)})
     commit_dir(tmp, final)
 
@@ -165,7 +206,7 @@ def _init_worker(pipeline: Pipeline, counter: Any) -> None:
     _STATE.update(pipeline=pipeline, counter=counter)
 
 
-def _worker_run(task: tuple[int, InputFile, bool]) -> UnitResult:
+def _worker_run(task: Task) -> UnitResult:
     stage_index, unit, strict = task
     pipeline: Pipeline = _STATE["pipeline"]
     counter = _STATE["counter"]
@@ -178,21 +219,23 @@ def _worker_run(task: tuple[int, InputFile, bool]) -> UnitResult:
     return run_unit(pipeline, pipeline.stages[stage_index], unit, work, strict, report)
 
 
-class _pool:
-    """A fork pool for several workers; the calling process itself for one."""
+class LocalBackend:
+    """A fork pool for several workers (the calling process itself for one); reduces run
+    in the driver."""
 
-    def __init__(self, workers: int, pipeline: Pipeline, counter: Any):
-        self.workers, self.pipeline, self.counter = workers, pipeline, counter
-        self.pool = None
+    def __init__(self, workers: int, pipeline: Pipeline):
+        self.workers, self.pipeline = workers, pipeline
+        self.counter = mp.get_context("fork").Value("q", 0)
+        self.pool: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> LocalBackend:
         _init_worker(self.pipeline, self.counter)
         if self.workers > 1:
             self.pool = mp.get_context("fork").Pool(
                 self.workers, initializer=_init_worker, initargs=(self.pipeline, self.counter))
-        return self.pool
+        return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> bool:
         if self.pool is not None:
             if exc[0]:
                 self.pool.terminate()
@@ -200,3 +243,11 @@ class _pool:
                 self.pool.close()
             self.pool.join()
         return False
+
+    def map(self, tasks: list[Task]) -> Iterator[UnitResult]:
+        return self.pool.imap_unordered(_worker_run, tasks) if self.pool else \
+            map(_worker_run, tasks)
+
+    def reduce(self, step: GlobalStep, unit_dirs: dict[int, Path], position: int,
+               out_dir: Path) -> None:
+        step.reduce(unit_dirs, position, out_dir)

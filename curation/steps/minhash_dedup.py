@@ -164,42 +164,56 @@ class MinhashDedup(GlobalStep):
         return _SignatureCollector(self, position)
 
     def reduce(self, unit_dirs: dict[int, Path], position: int, out_dir: Path) -> None:
-        units = _UnitArrays(unit_dirs, position)
+        units = UnitArrays(unit_dirs, position)
         edges = self._candidate_edges(units)
         report: dict[str, Any] = {"candidate_pairs": len(edges)}
-        sigs = units.signature_rows(np.unique(edges))  # every document with a link
         if self.params.verify:
-            similar = sigs.jaccard(edges[:, 0], edges[:, 1]) >= self.params.effective_threshold
-            edges = edges[similar]
+            edges = edges[self.similar(units, edges)]
             report["verified_pairs"] = len(edges)
-        members, labels = _components(edges)
-        reps = _representatives(labels, members, units.rank(members))[labels]
-        rep_ids = units.ids(reps)
-        sizes = np.bincount(labels)[labels]
-        self._write_decisions(units, members, reps, rep_ids, sizes,
-                              sigs.jaccard(members, reps), out_dir)
-        report.update(cluster_report(units, members, labels, reps, rep_ids),
-                      bands=self.params.bands, rows=self.params.rows)
-        write_json_atomic(out_dir / "report.json", report)
+        members, labels = components(edges)
+        self.decide(units, members, labels, report, out_dir)
 
-    def _candidate_edges(self, units: _UnitArrays) -> np.ndarray:
+    def _candidate_edges(self, units: UnitArrays) -> np.ndarray:
         """Pairs (first document of a bucket, other member) over all bands, de-duplicated.
 
         Pairs are packed into one int64 (first * total + other) and merged band by band,
         so memory holds the distinct pairs, not one copy per band that found them."""
         codes = np.empty(0, dtype=np.int64)
         for band in range(self.params.bands):
-            keys = units.band(band)
-            order = np.argsort(keys, kind="stable")
-            order = order[units.shingled[order]]  # texts without shingles share one key
-            sorted_keys = keys[order]
-            del keys
-            same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
-            first = np.searchsorted(sorted_keys, sorted_keys[same])  # start of each bucket
-            codes = np.union1d(codes, order[first] * units.total + order[same])
-        return np.stack(np.divmod(codes, max(units.total, 1)), axis=1)
+            codes = np.union1d(codes, self.band_codes(units, band))
+        return unpack_pairs(codes, units.total)
 
-    def _write_decisions(self, units: _UnitArrays, members: np.ndarray, reps: np.ndarray,
+    @staticmethod
+    def band_codes(units: UnitArrays, band: int) -> np.ndarray:
+        """One band's candidate pairs, packed (first * total + other), unsorted."""
+        keys = units.band(band)
+        order = np.argsort(keys, kind="stable")
+        order = order[units.shingled[order]]  # texts without shingles share one key
+        sorted_keys = keys[order]
+        del keys
+        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
+        first = np.searchsorted(sorted_keys, sorted_keys[same])  # start of each bucket
+        return order[first] * units.total + order[same]
+
+    def similar(self, units: UnitArrays, edges: np.ndarray) -> np.ndarray:
+        """verify: which pairs' estimated Jaccard reaches the threshold."""
+        sigs = units.signature_rows(np.unique(edges))
+        return sigs.jaccard(edges[:, 0], edges[:, 1]) >= self.params.effective_threshold
+
+    def decide(self, units: UnitArrays, members: np.ndarray, labels: np.ndarray,
+               report: dict[str, Any], out_dir: Path) -> None:
+        """From components (sorted members, labels in order of first member) to per-unit
+        decisions and report.json; the single-node and the Ray reduce both end here."""
+        reps = _representatives(labels, members, units.rank(members))[labels]
+        rep_ids = units.ids(reps)
+        sizes = np.bincount(labels)[labels]
+        jaccard = units.signature_rows(members).jaccard(members, reps)
+        self._write_decisions(units, members, reps, rep_ids, sizes, jaccard, out_dir)
+        report.update(cluster_report(units, members, labels, reps, rep_ids),
+                      bands=self.params.bands, rows=self.params.rows)
+        write_json_atomic(out_dir / "report.json", report)
+
+    def _write_decisions(self, units: UnitArrays, members: np.ndarray, reps: np.ndarray,
                          rep_ids: np.ndarray, sizes: np.ndarray, jaccard: np.ndarray,
                          out_dir: Path) -> None:
         for p, rows, mine in units.by_unit(members):
@@ -235,7 +249,7 @@ class MinhashDedup(GlobalStep):
         return json.loads((out_dir / "report.json").read_text())
 
 
-class _UnitArrays:
+class UnitArrays:
     """Every unit's saved arrays addressed by one global index (unit order, then row).
 
     Only the has-shingles mask (1 byte per document) is held for the whole reduce. Band
@@ -405,7 +419,12 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
 
-def _components(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unpack_pairs(codes: np.ndarray, total: int) -> np.ndarray:
+    """Packed pair codes -> (n, 2) global indices."""
+    return np.stack(np.divmod(codes, max(total, 1)), axis=1)
+
+
+def components(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Documents in some edge (sorted global indices) and their component labels (0..k-1,
     in order of each component's first document). The graph holds only linked documents,
     so its size follows the duplicates, not the corpus."""
