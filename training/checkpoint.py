@@ -1,0 +1,149 @@
+"""Checkpoints: one directory per step, published by a rename, checked by sha256 on load.
+
+    OUT_DIR/checkpoints/step-00000500/
+        model.safetensors   weights (no pickle), keys without any compile/DDP prefix
+        state.pt            optimizer, data-loader state and RNG of every rank
+        meta.json           step, model and run config, tokenizer fingerprint, file sha256s
+        tokenizer.json      the tokenizer the model was trained with
+
+A directory that exists is complete (a killed save leaves only `.tmp-*`, removed on the next
+save); `state.pt` is loaded with `weights_only=True`, so it cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+
+from training.atomic import fsync_dir
+from training.errors import TrainingError
+from training.model import GPT, GPTConfig
+
+FORMAT = 1
+STEP_DIR = re.compile(r"step-(\d{8})")
+FILES = ("model.safetensors", "state.pt", "tokenizer.json")
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint directory and its verified metadata."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        return self.meta["step"]
+
+    @property
+    def model_config(self) -> GPTConfig:
+        return GPTConfig(**self.meta["model"])
+
+    def load_model(self, device: torch.device | str = "cpu") -> GPT:
+        model = GPT(self.model_config)
+        load_weights(model, self.path / "model.safetensors")
+        return model.to(device)
+
+    def load_state(self) -> dict[str, Any]:
+        return torch.load(self.path / "state.pt", map_location="cpu", weights_only=True)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under DDP (`.module`) and torch.compile (`._orig_mod`) wrappers."""
+    while True:
+        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def save(directory: Path, step: int, model: nn.Module, state: dict[str, Any],
+         meta: dict[str, Any], tokenizer_file: Path, keep_last: int) -> Path:
+    """Write checkpoint `step` atomically, then drop all but the newest `keep_last`."""
+    final = directory / f"step-{step:08d}"
+    tmp = directory / f".tmp-step-{step:08d}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_model(unwrap(model), str(tmp / "model.safetensors"))
+    torch.save(state, tmp / "state.pt")
+    shutil.copyfile(tokenizer_file, tmp / "tokenizer.json")
+    sums = {name: _sha256(tmp / name) for name in FILES}
+    (tmp / "meta.json").write_text(json.dumps(
+        {"format": FORMAT, "step": step, **meta, "sha256": sums}, indent=2) + "\n")
+    _fsync_tree(tmp)
+    shutil.rmtree(final, ignore_errors=True)  # a step redone after a resume
+    os.replace(tmp, final)
+    fsync_dir(directory)
+    for old in steps(directory)[:-keep_last]:
+        shutil.rmtree(old)
+    for stale in directory.glob(".tmp-step-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+def steps(directory: Path) -> list[Path]:
+    """Published checkpoint directories, oldest first."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if STEP_DIR.fullmatch(p.name))
+
+
+def open_checkpoint(path: str | Path) -> Checkpoint:
+    """A checkpoint directory (or a run's out_dir / checkpoints dir: its newest), verified."""
+    path = Path(path)
+    if (path / "checkpoints").is_dir():
+        path = path / "checkpoints"
+    if not (path / "meta.json").exists() and steps(path):
+        path = steps(path)[-1]
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError) as err:
+        raise TrainingError(f"{path}: not a gristmill checkpoint (no readable meta.json: "
+                            f"{err}); give a checkpoint directory or a run's out_dir") from None
+    if meta.get("format") != FORMAT:
+        raise TrainingError(f"{path}: checkpoint format {meta.get('format')!r}, this "
+                            f"gristmill reads format {FORMAT}")
+    for name, expected in meta["sha256"].items():
+        if not (path / name).exists() or _sha256(path / name) != expected:
+            raise TrainingError(f"{path / name}: missing or corrupt (sha256 differs from "
+                                "meta.json); resume from an earlier checkpoint")
+    return Checkpoint(path, meta)
+
+
+def latest(directory: Path) -> Checkpoint | None:
+    found = steps(directory)
+    return open_checkpoint(found[-1]) if found else None
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Load safetensors weights into the plain module (any compile/DDP wrapper removed)."""
+    missing, unexpected = load_model(unwrap(model), str(path), strict=False)
+    if missing or unexpected:
+        raise TrainingError(f"{path}: weights do not fit the model (missing "
+                            f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}); "
+                            "use the model config saved with the checkpoint")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    fsync_dir(directory)

@@ -1,0 +1,182 @@
+"""The training YAML: model, data, optimizer, schedule, run; validated with one-line errors.
+
+`gristmill train CONFIG.yaml key.path=value ...` overrides any value; every problem names
+the file and the key, and an unknown key lists the valid ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from training.errors import TrainingError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSection(Section):
+    """The architecture (vocab_size comes from the tokenizer unless given)."""
+
+    vocab_size: int | None = Field(None, ge=1, description="default: the tokenizer's, "
+                                   "rounded up to a multiple of 64 for fast matmuls")
+    n_layer: int = Field(6, ge=1)
+    n_head: int = Field(6, ge=1)
+    n_embd: int = Field(384, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    bias: bool = True
+    positions: Literal["learned", "rope"] = "learned"
+    norm: Literal["layernorm", "rmsnorm"] = "layernorm"
+    mlp: Literal["gelu", "swiglu", "relu2"] = "gelu"
+    mlp_ratio: float = Field(4.0, gt=0)
+    rope_theta: float = Field(10000.0, gt=0)
+    tie_embeddings: bool = True
+
+
+class SourceSection(Section):
+    path: str
+    weight: float = Field(1.0, gt=0)
+    cache: str | None = None
+
+
+class DataSection(Section):
+    """Shard directories (each a curated output, or any Parquet with a text column)."""
+
+    sources: list[str | SourceSection] = Field(min_length=1)
+    tokenizer: str = Field(description="tokenizer.json from `gristmill tokenizer train`")
+    block_size: int = Field(256, ge=1, description="context length in tokens")
+    batch_size: int = Field(16, ge=1, description="sequences per micro-batch and rank")
+    num_workers: int = Field(0, ge=0)
+    streams_per_rank: int = Field(4, ge=1)
+    shuffle: bool = True
+    shuffle_windows: int = Field(256, ge=0)
+    holdout: float = Field(0.01, ge=0, lt=1)
+    text_column: str = "text"
+
+
+class OptimSection(Section):
+    lr: float = Field(6e-4, gt=0, description="peak learning rate")
+    min_lr: float = Field(6e-5, ge=0, description="learning rate at the end of the decay")
+    weight_decay: float = Field(0.1, ge=0, description="on matrices only, not norms, "
+                                "biases or embeddings")
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.95, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    grad_clip: float = Field(1.0, ge=0, description="max global gradient norm; 0: off")
+
+
+class ScheduleSection(Section):
+    kind: Literal["cosine", "wsd", "constant"] = "cosine"
+    warmup_steps: int = Field(100, ge=0)
+    decay_fraction: float = Field(0.2, gt=0, le=1, description="wsd: the final share of "
+                                  "steps that decays linearly to min_lr")
+
+
+class RunSection(Section):
+    out_dir: str = Field(description="checkpoints, metrics.jsonl, logs")
+    max_steps: int = Field(ge=1, description="optimizer steps")
+    grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
+    seed: int = 1337
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="autocast type; auto: bfloat16 where the device supports it")
+    compile: bool = False
+    gradient_checkpointing: bool = False
+    log_every: int = Field(10, ge=1)
+    eval_every: int = Field(250, ge=1)
+    eval_tokens: int = Field(1 << 20, ge=1, description="validation tokens per evaluation")
+    checkpoint_every: int = Field(500, ge=1)
+    keep_last: int = Field(3, ge=1, description="checkpoints kept on disk")
+    init_from: str | None = Field(None, description="a checkpoint to start from (fine-tuning: "
+                                  "weights only, fresh optimizer and data position)")
+    tensorboard: bool | None = Field(None, description="None: on when installed")
+    peak_tflops: float | None = Field(None, gt=0, description="for MFU; default: known GPUs")
+
+
+class TrainConfig(Section):
+    model: ModelSection = Field(default_factory=ModelSection)
+    data: DataSection
+    optim: OptimSection = Field(default_factory=OptimSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    run: RunSection
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.model.n_embd % self.model.n_head:
+            raise ValueError(f"model.n_embd ({self.model.n_embd}) must be a multiple of "
+                             f"model.n_head ({self.model.n_head})")
+        if self.optim.min_lr > self.optim.lr:
+            raise ValueError("optim.min_lr must not exceed optim.lr")
+        return self
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    """Read the YAML, apply `key.path=value` overrides, validate."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise TrainingError(f"{path}: cannot read the config ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark else ""
+        raise TrainingError(f"{path}{at}: invalid YAML: {getattr(err, 'problem', err)}"
+                            ) from None
+    if not isinstance(raw, dict):
+        raise TrainingError(f"{path}: a training config is a mapping with keys "
+                            f"{', '.join(TrainConfig.model_fields)}")
+    return validate(override(raw, overrides, path), path)
+
+
+def override(raw: dict[str, Any], overrides: list[str], where: Path) -> dict[str, Any]:
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        parts = key.split(".")
+        if not sep or not all(parts):
+            raise TrainingError(f"override {item!r}: write it as section.key=value, "
+                                "e.g. run.max_steps=100")
+        node = raw
+        for part in parts[:-1]:
+            if not isinstance(node.setdefault(part, {}), dict):
+                raise TrainingError(f"{where}: override {key}: '{part}' is not a section")
+            node = node[part]
+        node[parts[-1]] = yaml.safe_load(value)
+    return raw
+
+
+def validate(raw: dict[str, Any], where: Path) -> TrainConfig:
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as err:
+        raise TrainingError("\n".join(_problem(p, where) for p in err.errors())) from None
+
+
+def _problem(problem: dict[str, Any], where: Path) -> str:
+    loc = [str(p) for p in problem["loc"]]
+    key = ".".join(loc) or "config"
+    if problem["type"] == "extra_forbidden":
+        valid = list(_section(loc[:-1]).model_fields)
+        close = difflib.get_close_matches(loc[-1], valid, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{where}: {key}: unknown key{hint}; valid keys: {', '.join(valid)}"
+    if problem["type"] == "missing":
+        return f"{where}: {key}: required key is missing"
+    return f"{where}: {key}: {problem['msg']} (got {problem.get('input')!r})"
+
+
+def _section(loc: list[str]) -> type[BaseModel]:
+    model: type[BaseModel] = TrainConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return model

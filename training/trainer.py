@@ -1,0 +1,298 @@
+"""The training loop: set up a run (fresh, resumed or fine-tuned), step, evaluate, save.
+
+One code path for one process and for torchrun: with a process group the model is wrapped
+in DDP and gradients are all-reduced once per optimizer step (the micro-batches before the
+last run under `no_sync`). Compile happens before DDP wraps, checkpoints hold the plain
+module's weights, so a checkpoint made with or without compile loads either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from training import checkpoint
+from training.config import TrainConfig
+from training.device import autocast, peak_flops, pick_device, pick_dtype
+from training.distributed import World, close_world, init_world
+from training.errors import TrainingError
+from training.loader import DataConfig, TrainLoader
+from training.metrics import MetricsLog, TrainProgress
+from training.model import GPT, GPTConfig
+from training.optim import make_optimizer
+from training.schedule import learning_rate
+from training.tokenizer import check_tokenizer, fingerprint, load_tokenizer, token_bytes
+from training.validation import ValidationSet, validation_sets
+
+
+@dataclass
+class Run:
+    """Everything one rank's loop touches."""
+
+    config: TrainConfig
+    world: World
+    device: torch.device
+    dtype: torch.dtype
+    tokenizer: Tokenizer
+    model: GPT  # the plain module: checkpoints, parameter counts
+    compiled: nn.Module  # the module forward passes use (compiled or not)
+    wrapped: nn.Module  # what training calls: DDP(compiled) under torchrun
+    optimizer: torch.optim.Optimizer
+    loader: TrainLoader
+    validation: dict[str, ValidationSet]
+    step: int = 0
+    tokens: int = 0
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.config.run.out_dir)
+
+    @property
+    def tokens_per_step(self) -> int:
+        d = self.config.data
+        return d.batch_size * d.block_size * self.config.run.grad_accum * self.world.world_size
+
+
+def train(config: TrainConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """Train to `run.max_steps`; returns the last evaluation's metrics."""
+    device = pick_device(config.run.device, _local_rank())
+    world = init_world(device.type)
+    try:
+        run = setup(config, world, device, resume)
+        return loop(run, quiet)
+    finally:
+        close_world(world)
+
+
+def setup(config: TrainConfig, world: World, device: torch.device, resume: bool) -> Run:
+    out = Path(config.run.out_dir)
+    found = checkpoint.latest(out / "checkpoints") if resume else None
+    if not resume and checkpoint.steps(out / "checkpoints"):
+        raise TrainingError(f"{out} holds checkpoints of an earlier run; pass --resume to "
+                            "continue it, or set another run.out_dir")
+    tokenizer = load_tokenizer(config.data.tokenizer)
+    torch.manual_seed(config.run.seed)  # the same initial weights on every rank
+    model = _build_model(config, tokenizer, found).to(device)
+    model.gradient_checkpointing = config.run.gradient_checkpointing
+    optimizer = make_optimizer(model, config.optim, device)
+    loader = TrainLoader(_data_config(config), tokenizer, world.rank, world.world_size,
+                         pin_memory=device.type == "cuda")
+    validation = validation_sets(_data_config(config), tokenizer, config.run.eval_tokens,
+                                 world.rank, world.world_size)
+    compiled = torch.compile(model) if config.run.compile else model
+    wrapped = (DistributedDataParallel(compiled, device_ids=[device.index]
+                                       if device.type == "cuda" else None)
+               if world.active else compiled)
+    run = Run(config, world, device, pick_dtype(config.run.dtype, device), tokenizer, model,
+              compiled, wrapped, optimizer, loader, validation)
+    if found is not None:
+        _restore(run, found)
+    else:
+        torch.manual_seed(config.run.seed + world.rank)  # each rank its own dropout masks
+    return run
+
+
+def _build_model(config: TrainConfig, tokenizer: Tokenizer,
+                 resumed: checkpoint.Checkpoint | None) -> GPT:
+    """The configured architecture; a fine-tune's comes from its checkpoint."""
+    block = config.data.block_size
+    if resumed is not None:
+        _check_same_model(config, tokenizer, resumed)
+        return GPT(resumed.model_config)
+    if config.run.init_from:
+        base = checkpoint.open_checkpoint(config.run.init_from)
+        check_tokenizer(tokenizer, base.meta["tokenizer"])
+        if block > base.model_config.block_size:
+            raise TrainingError(f"data.block_size {block} exceeds the block size "
+                                f"{base.model_config.block_size} of {base.path}")
+        arch = {**base.model_config.to_dict(), "dropout": config.model.dropout}
+        model = GPT(GPTConfig(**arch))
+        checkpoint.load_weights(model, base.path / "model.safetensors")
+        return model
+    arch = config.model.model_dump()
+    vocab = arch.pop("vocab_size") or _round_up(tokenizer.get_vocab_size(), 64)
+    check_tokenizer(tokenizer, fingerprint(tokenizer), vocab)
+    return GPT(GPTConfig(vocab_size=vocab, block_size=block, **arch))
+
+
+def _check_same_model(config: TrainConfig, tokenizer: Tokenizer,
+                      found: checkpoint.Checkpoint) -> None:
+    check_tokenizer(tokenizer, found.meta["tokenizer"])
+    saved, now = found.meta["config"]["model"], config.model.model_dump(mode="json")
+    changed = sorted(k for k in now if now[k] != saved.get(k))
+    if changed:
+        raise TrainingError(f"cannot resume {found.path}: model.{changed[0]} was "
+                            f"{saved.get(changed[0])!r}, now {now[changed[0]]!r}; resume "
+                            "with the same model settings, or set another run.out_dir")
+
+
+def _restore(run: Run, found: checkpoint.Checkpoint) -> None:
+    """Weights, optimizer, data position and RNG of this rank, as saved after `step`."""
+    state = found.load_state()
+    if len(state["loader"]) != run.world.world_size:
+        raise TrainingError(f"{found.path} was saved by {len(state['loader'])} ranks, this "
+                            f"run has {run.world.world_size}; exact resume needs the same "
+                            "number of ranks")
+    checkpoint.load_weights(run.model, found.path / "model.safetensors")
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.loader.load_state_dict(state["loader"][run.world.rank])
+    rng = state["rng"][run.world.rank]
+    torch.set_rng_state(rng["cpu"])
+    if run.device.type == "cuda" and "cuda" in rng:
+        torch.cuda.set_rng_state(rng["cuda"], run.device)
+    run.step, run.tokens = found.step, state["tokens"]
+
+
+def loop(run: Run, quiet: bool) -> dict[str, Any]:
+    c = run.config.run
+    log = MetricsLog(run.out_dir, run.step, c.tensorboard) if run.world.main else None
+    batches = iter(run.loader)
+    peak = peak_flops(run.device, c.peak_tflops)
+    last: dict[str, Any] = {}
+    _announce(run, quiet)
+    window_start, window_steps = time.monotonic(), 0
+    with TrainProgress(run.step, c.max_steps, run.world.main and not quiet) as progress:
+        while run.step < c.max_steps:
+            loss, norm = train_step(run, batches)
+            run.step += 1
+            run.tokens += run.tokens_per_step
+            window_steps += 1
+            record = None
+            if run.step % c.log_every == 0 or run.step == c.max_steps:
+                elapsed = time.monotonic() - window_start
+                record = _train_record(run, loss, norm, window_steps, elapsed, peak)
+                window_start, window_steps = time.monotonic(), 0
+            if run.step % c.eval_every == 0 or run.step == c.max_steps:
+                last = evaluate(run)
+                record = {**(record or {"step": run.step}), **last}
+                progress.print(_eval_line(run.step, last))
+            if record and log:
+                log.write(record)
+            if run.step % c.checkpoint_every == 0 or run.step == c.max_steps:
+                save(run)
+            progress.update(run.step, record if record and "loss" in record else None)
+    if log:
+        log.close()
+    return last
+
+
+def train_step(run: Run, batches: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step over `grad_accum` micro-batches; returns (mean loss, grad norm)."""
+    c, model = run.config, run.wrapped
+    lr = learning_rate(run.step, c.run.max_steps, c.optim, c.schedule)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    total = torch.zeros((), device=run.device)
+    for micro in range(c.run.grad_accum):
+        x, y = (t.to(run.device, non_blocking=True) for t in next(batches))
+        last = micro == c.run.grad_accum - 1
+        sync = contextlib.nullcontext() if last or not run.world.active else model.no_sync()
+        with sync:
+            with autocast(run.device, run.dtype):
+                _, loss = model(x, y)
+            (loss / c.run.grad_accum).backward()
+        total += loss.detach()
+    norm = (nn.utils.clip_grad_norm_(run.model.parameters(), c.optim.grad_clip)
+            if c.optim.grad_clip > 0 else torch.zeros(()))
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    return total / c.run.grad_accum, norm
+
+
+def _train_record(run: Run, loss: torch.Tensor, norm: torch.Tensor, steps: int,
+                  elapsed: float, peak: float | None) -> dict[str, Any]:
+    loss = run.world.sum(loss.detach().float().clone()) / run.world.world_size
+    tokens_per_s = steps * run.tokens_per_step / max(elapsed, 1e-9)
+    flops = run.model.flops_per_token() * tokens_per_s
+    return {"step": run.step, "loss": loss.item(), "grad_norm": float(norm),
+            "lr": run.optimizer.param_groups[0]["lr"], "tokens": run.tokens,
+            "tokens_per_s": tokens_per_s, "tflops": flops / 1e12,
+            "mfu": flops / peak / run.world.world_size if peak else None}
+
+
+@torch.no_grad()
+def evaluate(run: Run) -> dict[str, Any]:
+    """Validation loss (nats/token), perplexity and bits per byte over every validation set,
+    summed over ranks; special tokens count in the loss but not in bits per byte (they
+    stand for no text)."""
+    sizes = torch.from_numpy(token_bytes(run.tokenizer)).to(run.device)
+    sums = torch.zeros(4, dtype=torch.float64, device=run.device)  # nats, tokens, text nats, bytes
+    run.model.eval()
+    for validation in run.validation.values():
+        for x, y in validation.batches(run.config.data.batch_size):
+            x, y = x.to(run.device), y.to(run.device)
+            with autocast(run.device, run.dtype):
+                logits, _ = run.compiled(x)
+            nats = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+            text = sizes[y.flatten()]
+            sums += torch.stack([nats.sum().double(), torch.tensor(y.numel(), device=run.device),
+                                 (nats * (text > 0)).sum().double(), text.sum().double()])
+    run.model.train()
+    nats, tokens, text_nats, text_bytes = run.world.sum(sums).tolist()
+    if tokens == 0:
+        return {}
+    loss = nats / tokens
+    return {"val_loss": loss, "val_ppl": math.exp(min(loss, 50.0)),
+            "val_bpb": text_nats / math.log(2) / max(text_bytes, 1.0)}
+
+
+def save(run: Run) -> None:
+    """Gather every rank's data position and RNG; the main rank writes the checkpoint."""
+    rng = {"cpu": torch.get_rng_state()}
+    if run.device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(run.device)
+    states = run.world.gather({"loader": run.loader.state_dict(), "rng": rng})
+    if run.world.main:
+        state = {"optimizer": run.optimizer.state_dict(), "tokens": run.tokens,
+                 "loader": [s["loader"] for s in states], "rng": [s["rng"] for s in states]}
+        meta = {"model": run.model.config.to_dict(), "config": run.config.model_dump(mode="json"),
+                "tokenizer": fingerprint(run.tokenizer), "world_size": run.world.world_size}
+        checkpoint.save(run.out_dir / "checkpoints", run.step, run.model, state, meta,
+                        Path(run.config.data.tokenizer), run.config.run.keep_last)
+    run.world.barrier()
+
+
+def _announce(run: Run, quiet: bool) -> None:
+    if quiet or not run.world.main:
+        return
+    c = run.model.config
+    print(f"model: {run.model.num_params() / 1e6:.2f}M parameters ({c.n_layer} layers, "
+          f"{c.n_head} heads, {c.n_embd} wide, context {c.block_size}, vocab {c.vocab_size})"
+          f"; {run.device}, {str(run.dtype).removeprefix('torch.')}, {run.world.world_size} "
+          f"rank(s), {run.tokens_per_step:,} tokens/step"
+          + (f"; resuming after step {run.step}" if run.step else ""))
+
+
+def _eval_line(step: int, metrics: dict[str, Any]) -> str:
+    if not metrics:
+        return f"step {step}: no validation data"
+    return (f"step {step}: val loss {metrics['val_loss']:.4f}, perplexity "
+            f"{metrics['val_ppl']:.2f}, {metrics['val_bpb']:.4f} bits/byte")
+
+
+def _data_config(config: TrainConfig) -> DataConfig:
+    d = config.data
+    sources = [s if isinstance(s, str) else s.model_dump() for s in d.sources]
+    return DataConfig(sources, d.block_size, d.batch_size, seed=config.run.seed,
+                      shuffle=d.shuffle, shuffle_windows=d.shuffle_windows,
+                      num_workers=d.num_workers, streams_per_rank=d.streams_per_rank,
+                      holdout=d.holdout, text_column=d.text_column)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
