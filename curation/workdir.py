@@ -7,6 +7,7 @@ resumed run deletes and redoes.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -53,10 +54,18 @@ class WorkDir:
 
 
 def commit_dir(tmp: Path, final: Path) -> None:
-    """Atomically publish a finished directory, its files durable before the rename."""
+    """Atomically publish a finished directory, its files durable before the rename.
+
+    If another attempt at the same work published it first (a Ray task retried, or one
+    of a killed driver still finishing), that copy stays: the work is deterministic."""
     for path in tmp.iterdir():
         if path.is_file():
             fsync_file(path)
     fsync_dir(tmp)
-    os.replace(tmp, final)
+    try:
+        os.replace(tmp, final)
+    except OSError as err:
+        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not final.is_dir():
+            raise
+        shutil.rmtree(tmp)
     fsync_dir(final.parent)
