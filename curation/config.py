@@ -102,6 +102,8 @@ def parse_yaml(text: str, where: str) -> dict[str, Any]:
         at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ConfigError(f"{where}{at}: invalid YAML: {problem}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"{where}: invalid YAML: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a pipeline must be a YAML mapping with keys "
                           f"{', '.join(PipelineConfig.model_fields)}")
@@ -124,7 +126,7 @@ def normalize_step(item: Any, index: int, where: str) -> dict[str, Any]:
 
     if isinstance(item, str):
         name, params = item, {}
-    elif isinstance(item, dict) and len(item) == 1:
+    elif isinstance(item, dict) and len(item) == 1 and isinstance(next(iter(item)), str):
         name, params = next(iter(item.items()))
         params = {} if params is None else params
     else:
@@ -183,7 +185,12 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> di
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r}: write it as key.path=value")
-        _set_path(raw, key.split("."), yaml.safe_load(value), f"{where}: override {key}")
+        try:
+            parsed = yaml.safe_load(value)
+        except (yaml.YAMLError, RecursionError):
+            raise ConfigError(f"{where}: override {key}: {value!r} is not a valid YAML value; "
+                              f"quote a string: {key}='\"...\"'") from None
+        _set_path(raw, key.split("."), parsed, f"{where}: override {key}")
     return raw
 
 

@@ -159,6 +159,9 @@ def read_file(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
                              "re-create the file or remove it from the input") from None
     except (OSError, pa.ArrowException) as err:
         raise InputFileError(f.url, f"cannot read as {f.format}: {err}") from None
+    except UnicodeDecodeError as err:  # JSONL and text catch theirs: a Parquet/Arrow string
+        raise InputFileError(f.url, f"a string column holds invalid UTF-8 ({err}); the file is "
+                             "corrupt or its writer did not validate strings") from None
 
 
 @contextmanager
@@ -220,8 +223,8 @@ def _parse_json_line(line: bytes, line_no: int, f: InputFile, cfg: InputConfig) 
         value = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return _reject(where, "invalid_utf8", f, line)
-    except json.JSONDecodeError:
-        return _reject(where, "malformed_json", f, line)
+    except (ValueError, RecursionError):  # also valid JSON that Python cannot hold:
+        return _reject(where, "malformed_json", f, line)  # deep nesting, >4300-digit ints
     if not isinstance(value, dict):
         return _reject(where, "not_an_object", f, line)
     kept = (cfg.text_field, cfg.id_field, cfg.source_field, *cfg.metadata)
