@@ -84,3 +84,33 @@ def word_docs(count: int, seed: int = 0, letters: str = "abcdefghij") -> list[st
     return [" ".join("".join(rng.choices(letters, k=rng.randint(1, 8)))
                      for _ in range(rng.choice([3, 10, 40, 200])))
             for _ in range(count)]
+
+
+def tiny_run(root: Path, **sections: dict) -> Path:
+    """A curated Shakespeare corpus, its character tokenizer and a training YAML for a
+    2-layer, 32-wide model; `sections` update the YAML's sections. Returns the YAML path."""
+    import yaml
+
+    docs = list(shakespeare_docs()[:1200])
+    curated(root / "corpus", docs[:1100], docs[1100:])
+    char_tokenizer().save(str(root / "chars.json"))
+    config = {
+        "model": {"n_layer": 2, "n_head": 2, "n_embd": 32, "dropout": 0.1},
+        "data": {"sources": [str(root / "corpus")], "tokenizer": str(root / "chars.json"),
+                 "block_size": 32, "batch_size": 4},
+        "optim": {"lr": 3e-3, "min_lr": 3e-4},
+        "schedule": {"warmup_steps": 2},
+        "run": {"out_dir": str(root / "run"), "max_steps": 8, "log_every": 1,
+                "eval_every": 4, "eval_tokens": 2048, "checkpoint_every": 4, "keep_last": 2},
+    }
+    for name, values in sections.items():
+        config[name].update(values)
+    path = root / "train.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def losses(out_dir: Path) -> dict[int, float]:
+    """step -> training loss, from a run's metrics.jsonl."""
+    lines = (out_dir / "metrics.jsonl").read_text().splitlines()
+    return {r["step"]: r["loss"] for r in map(json.loads, lines) if "loss" in r}

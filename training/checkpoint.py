@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 from dataclasses import dataclass
@@ -55,7 +56,14 @@ class Checkpoint:
         return model.to(device)
 
     def load_state(self) -> dict[str, Any]:
-        return torch.load(self.path / "state.pt", map_location="cpu", weights_only=True)
+        """Tensors, numbers and strings only: anything else is refused, never run."""
+        try:
+            return torch.load(self.path / "state.pt", map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as err:
+            first = str(err).strip().splitlines()[0]
+            raise TrainingError(f"{self.path / 'state.pt'} holds objects other than tensors "
+                                f"and plain values, which are never unpickled ({first})"
+                                ) from None
 
 
 def unwrap(model: nn.Module) -> nn.Module:

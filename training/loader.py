@@ -107,8 +107,10 @@ class TrainLoader:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         workers = self.config.num_workers
         dataset = _Batches(self, list(self._streams), self._batches)
+        # Its own generator: creating the iterator must not draw from the global RNG, or
+        # a resumed run's dropout masks would differ from an uninterrupted run's.
         loader = DataLoader(dataset, batch_size=None, num_workers=workers,
-                            pin_memory=self.pin_memory)
+                            pin_memory=self.pin_memory, generator=torch.Generator())
         with _one_thread_per_worker(workers > 0):
             batches = iter(loader)
         try:

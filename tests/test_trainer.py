@@ -1,0 +1,178 @@
+"""The trainer end to end on a tiny model: learning, checkpoints, exact resume, fine-tuning,
+evaluation numbers, and the errors a user meets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.test_training_support import bpe_tokenizer, losses, tiny_run
+from training.checkpoint import open_checkpoint, steps
+from training.config import load_config
+from training.errors import TrainingError
+from training.trainer import train
+
+
+def run(config: Path, *overrides: str, resume: bool = False) -> dict:
+    return train(load_config(config, list(overrides)), resume=resume, quiet=True)
+
+
+def weights(out_dir: Path) -> dict[str, torch.Tensor]:
+    return load_file(open_checkpoint(out_dir).path / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """12 uninterrupted steps with dropout, logged every step, a checkpoint every 4."""
+    config = tiny_run(tmp_path_factory.mktemp("ref"), run={"max_steps": 12})
+    run(config)
+    return config
+
+
+def test_loss_goes_down_and_checkpoints_keep_the_last_two(reference: Path) -> None:
+    out = reference.parent / "run"
+    seen = losses(out)
+    assert sorted(seen) == list(range(1, 13))
+    assert seen[12] < seen[1] - 0.5
+    assert [p.name for p in steps(out / "checkpoints")] == ["step-00000008", "step-00000012"]
+    meta = json.loads((out / "checkpoints" / "step-00000012" / "meta.json").read_text())
+    assert meta["step"] == 12 and meta["model"]["n_layer"] == 2
+    vocab = open_checkpoint(out).model_config.vocab_size
+    assert vocab % 64 == 0 and vocab - 64 < meta["tokenizer"]["vocab_size"] <= vocab
+
+
+def test_evaluation_reports_loss_perplexity_and_bits_per_byte(reference: Path) -> None:
+    records = [json.loads(line) for line in
+               (reference.parent / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "val_loss" in r]
+    assert [r["step"] for r in evals] == [4, 8, 12]
+    last = evals[-1]
+    assert last["val_ppl"] == pytest.approx(math.exp(last["val_loss"]))
+    # Characters of this ASCII text are one byte each; only the end-of-text tokens (no
+    # bytes) separate nats per token from nats per byte.
+    assert last["val_bpb"] == pytest.approx(last["val_loss"] / math.log(2), rel=0.05)
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"]
+
+
+def forget_after(out_dir: Path, step: int) -> None:
+    """The state a run killed after checkpoint `step` leaves (its metrics run further)."""
+    for path in steps(out_dir / "checkpoints"):
+        if int(path.name.split("-")[1]) > step:
+            shutil.rmtree(path)
+
+
+def test_resume_continues_bit_for_bit(reference: Path, tmp_path: Path) -> None:
+    config = tiny_run(tmp_path, run={"max_steps": 12, "checkpoint_every": 3, "keep_last": 9})
+    run(config)
+    forget_after(tmp_path / "run", 6)
+    (tmp_path / "run" / "metrics.jsonl").open("a").write('{"step": 13, "loss": 1')  # torn
+    run(config, resume=True)
+    assert losses(tmp_path / "run") == losses(reference.parent / "run")
+    for name, tensor in weights(reference.parent / "run").items():
+        assert torch.equal(tensor, weights(tmp_path / "run")[name]), name
+
+
+def test_a_second_run_into_the_same_out_dir_needs_resume(reference: Path) -> None:
+    with pytest.raises(TrainingError, match="pass --resume"):
+        run(reference)
+    with pytest.raises(TrainingError, match=r"model.n_layer was 2, now 3"):
+        run(reference, "model.n_layer=3", "run.max_steps=13", resume=True)
+
+
+def test_corrupt_or_unsafe_checkpoints_are_refused(reference: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "ckpt"
+    shutil.copytree(open_checkpoint(reference.parent / "run").path, copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-10] ^= 0xFF
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(TrainingError, match=r"model\.safetensors: missing or corrupt"):
+        open_checkpoint(copy)
+    # A state.pt with a pickled object, its checksum updated by whoever planted it.
+    shutil.copyfile(open_checkpoint(reference.parent / "run").path / "model.safetensors",
+                    copy / "model.safetensors")
+    (copy / "state.pt").write_bytes(pickle.dumps({"x": Path("/")}))
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["sha256"]["state.pt"] = hashlib.sha256((copy / "state.pt").read_bytes()).hexdigest()
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(TrainingError, match="never unpickled"):
+        open_checkpoint(copy).load_state()
+
+
+def test_fine_tuning_starts_from_the_weights_with_a_fresh_optimizer(reference: Path,
+                                                                     tmp_path: Path) -> None:
+    config = tiny_run(tmp_path, run={"max_steps": 2, "checkpoint_every": 1, "keep_last": 5,
+                                     "init_from": str(reference.parent / "run")},
+                      optim={"lr": 1e-9, "min_lr": 0.0}, schedule={"warmup_steps": 0})
+    run(config)
+    first = open_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000001")
+    assert first.load_state()["optimizer"]["state"][0]["step"].item() == 1
+    base = weights(reference.parent / "run")
+    for name, tensor in load_file(first.path / "model.safetensors").items():
+        assert torch.allclose(tensor, base[name], atol=1e-5), name
+    assert losses(tmp_path / "run")[1] < losses(reference.parent / "run")[1] - 0.5
+
+
+def test_fine_tuning_refuses_another_tokenizer(reference: Path, tmp_path: Path) -> None:
+    config = tiny_run(tmp_path, run={"init_from": str(reference.parent / "run")})
+    bpe_tokenizer(300).save(str(tmp_path / "bpe.json"))
+    with pytest.raises(TrainingError, match="tokenizer mismatch"):
+        run(config, f"data.tokenizer={tmp_path / 'bpe.json'}")
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    config = tiny_run(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "curation.launcher", "train", str(config),
+                             "model.n_heads=3"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "did you mean 'n_head'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_compiled_checkpoints_load_without_compile_and_back(tmp_path: Path) -> None:
+    config = tiny_run(tmp_path, run={"max_steps": 6, "checkpoint_every": 2, "compile": True})
+    run(config, "run.max_steps=2")
+    run(config, "run.compile=false", "run.max_steps=4", resume=True)
+    run(config, resume=True)
+    assert sorted(losses(tmp_path / "run")) == list(range(1, 7))
+    assert not any(k.startswith("_orig_mod") for k in weights(tmp_path / "run"))
+
+
+def torchrun(config: Path, *args: str) -> subprocess.CompletedProcess:
+    gristmill = Path(sys.executable).parent / "gristmill"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                           "--master_port=0", "--no-python", str(gristmill), "train",
+                           str(config), "--quiet", *args],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_trains_and_resumes_exactly(tmp_path: Path) -> None:
+    config = tiny_run(tmp_path / "a", run={"max_steps": 6, "grad_accum": 2,
+                                           "checkpoint_every": 3})
+    result = torchrun(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = open_checkpoint(tmp_path / "a" / "run").load_state()
+    assert len(state["loader"]) == 2 and state["loader"][1]["rank"] == 1
+    assert state["tokens"] == 6 * 2 * 2 * 4 * 32  # steps x accum x ranks x batch x block
+    resumed = tiny_run(tmp_path / "b", run={"max_steps": 6, "grad_accum": 2,
+                                            "checkpoint_every": 3})
+    shutil.copytree(tmp_path / "a" / "run", tmp_path / "b" / "run")
+    forget_after(tmp_path / "b" / "run", 3)
+    result = torchrun(resumed, "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert losses(tmp_path / "b" / "run") == losses(tmp_path / "a" / "run")
+    with pytest.raises(TrainingError, match="saved by 2 ranks, this run has 1"):
+        run(resumed, "run.max_steps=7", resume=True)
