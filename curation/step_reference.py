@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -44,7 +45,7 @@ def default_text(field: FieldInfo) -> str:
     return json.dumps(field.get_default(call_default_factory=True), ensure_ascii=False)
 
 
-def type_name(annotation: Any, metadata: list[Any] = ()) -> str:
+def type_name(annotation: Any, metadata: Sequence[Any] = ()) -> str:
     """`int | None` with ge=0 -> 'int >= 0 or null'; constraints go on the non-null part."""
     origin, args = get_origin(annotation), get_args(annotation)
     if origin in (Union, types.UnionType):
@@ -59,7 +60,7 @@ def type_name(annotation: Any, metadata: list[Any] = ()) -> str:
     return " ".join([name, *_constraints(metadata)])
 
 
-def _constraints(metadata: list[Any]) -> list[str]:
+def _constraints(metadata: Sequence[Any]) -> list[str]:
     bounds = {at.Ge: ("ge", ">="), at.Gt: ("gt", ">"), at.Le: ("le", "<="), at.Lt: ("lt", "<")}
     out = []
     for item in metadata:
