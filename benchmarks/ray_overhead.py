@@ -12,10 +12,9 @@ interpreter each time, as a user would run it:
 
 The pipeline is length + exact_dedup + minhash_dedup + split: every kind of stage (maps,
 a one-task reduce, the distributed MinHash clustering, apply, finalize). The two outputs
-must be identical. Overhead = ray / local - 1, from each case's fastest round (wall) and
-from CPU seconds: local = the command and its pool workers; ray = the command plus what
-every process of the Ray cluster (raylet, GCS, workers) used meanwhile. On a machine that
-other jobs load, CPU seconds are the steadier figure.
+must be identical. Overhead = ray / local - 1, of the fastest run of each case and, since
+the cases alternate and share any load from other jobs, the median over rounds of each
+round's pair.
 
     .venv/bin/python benchmarks/ray_overhead.py [--files 16 --docs-per-file 6250 --rounds 3]
 """
@@ -51,38 +50,16 @@ steps:
 """
 
 
-def cpu_seconds(cluster: bool) -> float:
-    """CPU of this process's reaped children (the command, its pool workers) and, with
-    `cluster`, of every live descendant (the Ray cluster) and what they reaped, from /proc."""
-    me = os.getpid()
-    stats = {}
-    for path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = path.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(path.parent.name)] = (int(fields[1]), [int(f) for f in fields[11:15]])
-    mine = {me}
-    for _ in range(8):  # the tree is a few levels deep
-        mine |= {pid for pid, (parent, _) in stats.items() if parent in mine}
-    ticks = sum(stats[me][1][2:]) if me in stats else 0
-    if cluster:
-        ticks += sum(sum(stats[pid][1]) for pid in mine - {me})
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def timed_run(work: Path, extra: list[str], cluster: bool) -> tuple[float, float, dict]:
-    """Wall and CPU seconds of one `gristmill curate`, and the sha256 of each output shard."""
+def timed_run(work: Path, extra: list[str]) -> tuple[float, dict[str, str]]:
+    """Wall seconds of one `gristmill curate` and the sha256 of each output shard."""
     shutil.rmtree(work / "out", ignore_errors=True)
     argv = [sys.executable, "-m", "curation.launcher", "curate", "p.yaml", "--quiet", *extra]
-    cpu, start = cpu_seconds(cluster), time.perf_counter()
+    start = time.perf_counter()
     subprocess.run(argv, cwd=work, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
-    time.sleep(1)  # the job's Ray workers exit after their driver
-    cpu = cpu_seconds(cluster) - cpu
     shards = {str(p.relative_to(work / "out")): hashlib.sha256(p.read_bytes()).hexdigest()
               for p in sorted((work / "out").rglob("*.parquet"))}
-    return seconds, cpu, shards
+    return seconds, shards
 
 
 def main() -> None:
@@ -110,26 +87,24 @@ def main() -> None:
         cases = {"local": ["--workers", str(args.cpus)],
                  "ray": ["--executor", "ray", "--address", address]}
         wall: dict[str, list[float]] = {name: [] for name in cases}
-        cpu: dict[str, list[float]] = {name: [] for name in cases}
         outputs: dict[str, dict[str, str]] = {}
         for round_ in range(1, args.rounds + 1):
             for name, extra in cases.items():
-                seconds, used, outputs[name] = timed_run(work, extra, cluster=name == "ray")
+                seconds, outputs[name] = timed_run(work, extra)
                 wall[name].append(seconds)
-                cpu[name].append(used)
-                print(f"  round {round_}: {name}: {seconds:.1f}s wall, {used:.1f} CPU s "
-                      f"(load {os.getloadavg()[0]:.1f})", flush=True)
+                print(f"  round {round_}: {name}: {seconds:.1f}s (load "
+                      f"{os.getloadavg()[0]:.1f})", flush=True)
         assert outputs["ray"] == outputs["local"], "ray and local outputs differ"
     finally:
         ray.shutdown()
         shutil.rmtree(work, ignore_errors=True)
     labels = {"local": f"local, {args.cpus} workers", "ray": f"ray, {args.cpus} CPUs"}
     for name, label in labels.items():
-        print(f"{label:<18} best {min(wall[name]):6.1f}s wall ({docs / min(wall[name]):,.0f} "
-              f"docs/s), median {statistics.median(cpu[name]):6.1f} CPU s")
-    print(f"ray overhead: wall {min(wall['ray']) / min(wall['local']) - 1:+.1%}, CPU "
-          f"{statistics.median(cpu['ray']) / statistics.median(cpu['local']) - 1:+.1%} "
-          f"(goal < 25%); outputs identical; load {os.getloadavg()[0]:.1f}")
+        print(f"{label:<18} best {min(wall[name]):5.1f}s ({docs / min(wall[name]):,.0f} docs/s)")
+    rounds = [r / local - 1 for r, local in zip(wall["ray"], wall["local"], strict=True)]
+    print(f"ray overhead: {min(wall['ray']) / min(wall['local']) - 1:+.1%} best against best, "
+          f"{statistics.median(rounds):+.1%} median of the rounds (goal < 25%); outputs "
+          f"identical; load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
