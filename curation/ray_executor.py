@@ -83,7 +83,11 @@ class RayBackend:
             options: dict[str, Any] = {"logging_level": logging.WARNING,
                                        "log_to_driver": False}
             if self.address:
-                ray.init(address=self.address, **options)
+                try:
+                    ray.init(address=self.address, **options)
+                except ConnectionError as err:
+                    raise GristmillError(f"cannot join the Ray cluster at {self.address}: "
+                                         f"{err}") from None
             else:  # a single-node Ray of our own, gone when the run ends
                 ray.init(address="local", num_cpus=self.workers, include_dashboard=False,
                          **options)
@@ -105,7 +109,8 @@ class RayBackend:
             with _user_errors():
                 result: UnitResult = ray.get(ref)
             with self.counter.get_lock():  # documents read by the unit's first step
-                self.counter.value += next((c.docs_in for c in result.counts if c), 0)
+                self.counter.value += next(
+                    (c.docs_in for c in result.counts if c is not None), 0)
             yield result
 
     def reduce(self, step: GlobalStep, unit_dirs: dict[int, Path], position: int,

@@ -190,6 +190,17 @@ def test_killed_driver_resumes_without_redoing_finished_units(cluster, corpus, t
     assert same_run(manifest(out)) == same_run(manifest(reference))
 
 
+def test_a_config_error_in_a_task_is_one_line(cluster, corpus, tmp_path, curate, capsys):
+    """keep: quality without the column fails inside a Ray task, and reads as locally."""
+    pipeline = write_pipeline(tmp_path / "p.yaml", str(corpus / "*.jsonl"), tmp_path / "out",
+                              [{"minhash_dedup": {"keep": "quality"}}])
+    assert curate(pipeline, "--executor", "ray") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: minhash_dedup: keep: quality reads the column "
+                          "'quality_score', which no document has;")
+    assert "\n" not in err
+
+
 def test_without_ray_the_error_says_what_to_install(tmp_path, corpus, curate, capsys,
                                                     monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
