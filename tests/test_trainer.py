@@ -153,7 +153,7 @@ def torchrun(config: Path, *args: str) -> subprocess.CompletedProcess:
     gristmill = Path(sys.executable).parent / "gristmill"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                           "--master_port=0", "--no-python", str(gristmill), "train",
+                           "--standalone", "--no-python", str(gristmill), "train",
                            str(config), "--quiet", *args],
                           capture_output=True, text=True, timeout=600, env=env)
 
@@ -167,12 +167,10 @@ def test_ddp_on_two_cpu_processes_trains_and_resumes_exactly(tmp_path: Path) -> 
     state = open_checkpoint(tmp_path / "a" / "run").load_state()
     assert len(state["loader"]) == 2 and state["loader"][1]["rank"] == 1
     assert state["tokens"] == 6 * 2 * 2 * 4 * 32  # steps x accum x ranks x batch x block
-    resumed = tiny_run(tmp_path / "b", run={"max_steps": 6, "grad_accum": 2,
-                                            "checkpoint_every": 3})
-    shutil.copytree(tmp_path / "a" / "run", tmp_path / "b" / "run")
-    forget_after(tmp_path / "b" / "run", 3)
-    result = torchrun(resumed, "--resume")
+    shutil.copytree(tmp_path / "a" / "run", tmp_path / "b")
+    forget_after(tmp_path / "b", 3)
+    result = torchrun(config, f"run.out_dir={tmp_path / 'b'}", "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert losses(tmp_path / "b" / "run") == losses(tmp_path / "a" / "run")
+    assert losses(tmp_path / "b") == losses(tmp_path / "a" / "run")
     with pytest.raises(TrainingError, match="saved by 2 ranks, this run has 1"):
-        run(resumed, "run.max_steps=7", resume=True)
+        run(config, f"run.out_dir={tmp_path / 'b'}", "run.max_steps=7", resume=True)

@@ -176,7 +176,8 @@ def loop(run: Run, quiet: bool) -> dict[str, Any]:
             if run.step % c.eval_every == 0 or run.step == c.max_steps:
                 last = evaluate(run)
                 record = {**(record or {"step": run.step}), **last}
-                progress.print(_eval_line(run.step, last))
+                if run.world.main:
+                    progress.print(_eval_line(run.step, last))
             if record and log:
                 log.write(record)
             if run.step % c.checkpoint_every == 0 or run.step == c.max_steps:
