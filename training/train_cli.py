@@ -21,7 +21,8 @@ def train_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "train", help="train a GPT on shard directories (YAML config)",
         description="Train (or fine-tune with --init-from) a GPT. Under torchrun it runs "
-                    "DDP: torchrun --nproc_per_node=N --no-python gristmill train CONFIG.yaml")
+                    "DDP: torchrun --standalone --nproc_per_node=N --no-python gristmill train "
+                    "CONFIG.yaml")
     parser.add_argument("config", help="training YAML (see training/configs/)")
     parser.add_argument("overrides", nargs="*", metavar="key.path=value",
                         help="override config values, e.g. run.max_steps=100")
