@@ -328,3 +328,16 @@ def test_sample_corpus_cleanup_is_idempotent_and_finds_the_injected_lines():
     assert sum(r[0] == "" for r in results) == 12 + 3
     assert sum(r[2] for r in results) == 39   # 18 book heads + 18 tails, 3 of them copied
     assert all("\r" not in r[0] and "\ufeff" not in r[0] for r in results)
+
+
+def test_unwrap_lines_joins_hard_wrapped_paragraphs_but_not_verse():
+    prose = ("It was the best of times, it was the worst of times, it was\n"
+             "the age of wisdom, it was the age of foolishness, it was the\n"
+             "epoch of belief.")
+    verse = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind"
+    text = f"{prose}\n\n{verse}"
+    step = Cleanup({"unwrap_lines": True})
+    out = step.clean(text)[0]
+    assert out.split("\n\n")[0] == " ".join(prose.split("\n"))
+    assert out.split("\n\n")[1] == verse
+    assert Cleanup({}).clean(text)[0] == text  # off by default

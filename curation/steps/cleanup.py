@@ -175,6 +175,13 @@ class CleanupParams(FilterParams):
                           "subscribe or policy/navigation boilerplate")
     boilerplate_max_chars: int = Field(
         200, ge=1, description="only lines at most this long may be removed as boilerplate")
+    unwrap_lines: bool = Field(
+        False, description="join hard-wrapped lines (books, old e-mail) into one line per "
+                           "paragraph, so line-based rules (FineWeb's line punctuation) judge "
+                           "sentences, not print lines; verse with short lines is kept")
+    unwrap_min_chars: int = Field(
+        55, ge=1, description="with unwrap_lines: a paragraph is unwrapped when every line "
+                              "but its last is at least this long")
 
 
 @register
@@ -243,6 +250,8 @@ class Cleanup(Step):
                                  if i not in drop)
             if not text.strip():
                 text = ""
+        if p.unwrap_lines and "\n" in text:
+            text = unwrap(text, p.unwrap_min_chars)
         return text, unicode_fixed, gutenberg, len(drop)
 
     def _boilerplate_lines(self, text: str) -> set[int]:
@@ -311,3 +320,14 @@ def strip_gutenberg(text: str) -> tuple[str, bool]:
         closing = GUTENBERG_END_LINE_RE.search(body, max(0, len(body) - 1000))
         text, changed = body[:closing.start()] if closing else body, True
     return text, changed
+
+
+def unwrap(text: str, min_chars: int) -> str:
+    """Join the lines of each blank-line-separated paragraph whose lines (all but the last)
+    are at least `min_chars` long: hard wrapping, not verse or lists."""
+    paragraphs = text.split("\n\n")
+    for i, paragraph in enumerate(paragraphs):
+        lines = paragraph.split("\n")
+        if len(lines) > 1 and all(len(line.strip()) >= min_chars for line in lines[:-1]):
+            paragraphs[i] = " ".join(line.strip() for line in lines)
+    return "\n\n".join(paragraphs)
