@@ -8,13 +8,27 @@ export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
 .PHONY: demo test test-fast install lint clean
 
+# The whole flow on the bundled sample: curate it with the web pipeline (books are
+# hard-wrapped, so cleanup unwraps them; a larger validation split for this small corpus),
+# train a tokenizer, train the tiny GPT (a few minutes on a laptop CPU), sample from it.
+DEMO := runs/demo
 demo: $(VENV)/.installed
-	$(VENV)/bin/gristmill curate pipelines/quickstart.yaml --output runs/demo --overwrite
-	$(VENV)/bin/gristmill tokenizer train --data runs/demo --vocab-size 4096 \
-		--out runs/demo/tokenizer.json --overwrite
-	@echo "shards: runs/demo/train, runs/demo/validation, runs/demo/rejected"
-	@echo "tokenizer: runs/demo/tokenizer.json"
-	@echo "report: runs/demo/report.html (open it in a browser)"
+	$(VENV)/bin/gristmill curate pipelines/web.yaml --input 'data/sample/*.jsonl.gz' \
+		--output $(DEMO) --overwrite steps.cleanup.unwrap_lines=true \
+		steps.split.validation_fraction=0.05
+	$(VENV)/bin/gristmill tokenizer train --data $(DEMO) --vocab-size 4096 \
+		--out $(DEMO)/tokenizer.json --overwrite
+	$(VENV)/bin/gristmill train training/configs/tiny.yaml
+	@echo "--- a sample from the trained model:"
+	@$(VENV)/bin/gristmill sample $(DEMO)/model --prompt "It was" --max-new-tokens 80 --seed 1
+	@echo "---"
+	@echo "curated shards: $(DEMO)/train $(DEMO)/validation (dropped: $(DEMO)/rejected)"
+	@echo "report:         $(DEMO)/report.html (open it in a browser)"
+	@echo "tokenizer:      $(DEMO)/tokenizer.json"
+	@echo "model:          $(DEMO)/model/checkpoints (metrics: $(DEMO)/model/metrics.jsonl)"
+	@echo "next: $(VENV)/bin/gristmill sample $(DEMO)/model --prompt 'It was' --temperature 0.7"
+	@echo "      $(VENV)/bin/pip install -e '.[export]'; $(VENV)/bin/gristmill export $(DEMO)/model --out $(DEMO)/hf"
+	@echo "      docs/guide.md (curation) and docs/training.md (training)"
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

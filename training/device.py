@@ -4,6 +4,7 @@ against."""
 from __future__ import annotations
 
 import contextlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -36,6 +37,10 @@ def pick_dtype(requested: str, device: torch.device) -> torch.dtype:
     supported = (torch.cuda.is_bf16_supported() if device.type == "cuda"
                  else _cpu_has_bf16())
     if requested == "bfloat16":
+        if not supported:
+            warnings.warn(f"{device} has no fast bfloat16 (no AVX512-BF16/AMX or a GPU "
+                          "without bf16): autocast may run many times slower than float32; "
+                          "run.dtype=auto picks the fast one", stacklevel=2)
         return torch.bfloat16
     return torch.bfloat16 if supported else torch.float32
 

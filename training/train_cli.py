@@ -58,6 +58,9 @@ def sample_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-k", type=int, default=200, help="0: no top-k cut")
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling")
     parser.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
+    parser.add_argument("--stop-at-eot", action="store_true",
+                        help=f"stop at the end of the document ({EOT}) instead of going on "
+                             "into a new one")
     parser.add_argument("--device", default="auto")
     parser.set_defaults(func=run_sample)
 
@@ -71,9 +74,10 @@ def run_sample(args: argparse.Namespace) -> int:
     shown, new = args.prompt, []
     sys.stdout.write(args.prompt)
     for token in generate(model, prompt, args.max_new_tokens, args.temperature,
-                          args.top_k or None, args.top_p, args.seed, stop=eot):
+                          args.top_k or None, args.top_p, args.seed,
+                          stop=eot if args.stop_at_eot else None):
         new.append(token)
-        text = args.prompt + tokenizer.decode(new)
+        text = args.prompt + tokenizer.decode(new, skip_special_tokens=False)
         if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
             sys.stdout.write(text[len(shown):])
             sys.stdout.flush()
