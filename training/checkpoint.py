@@ -13,6 +13,7 @@ save); `state.pt` is loaded with `weights_only=True`, so it cannot run code.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -22,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file
 from torch import nn
 
 from training.atomic import fsync_dir
@@ -82,9 +84,11 @@ def save(directory: Path, step: int, model: nn.Module, state: dict[str, Any],
     tmp = directory / f".tmp-step-{step:08d}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_model(unwrap(model), str(tmp / "model.safetensors"))
-    torch.save(state, tmp / "state.pt")
-    shutil.copyfile(tokenizer_file, tmp / "tokenizer.json")
+    _write(tmp / "model.safetensors", safetensors.torch.save(_unique(unwrap(model))))
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    _write(tmp / "state.pt", buffer.getvalue())
+    _write(tmp / "tokenizer.json", tokenizer_file.read_bytes())
     sums = {name: _sha256(tmp / name) for name in FILES}
     (tmp / "meta.json").write_text(json.dumps(
         {"format": FORMAT, "step": step, **meta, "sha256": sums}, indent=2) + "\n")
@@ -134,12 +138,34 @@ def latest(directory: Path) -> Checkpoint | None:
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
-    """Load safetensors weights into the plain module (any compile/DDP wrapper removed)."""
-    missing, unexpected = load_model(unwrap(model), str(path), strict=False)
+    """Load safetensors weights into the plain module (any compile/DDP wrapper removed);
+    a tied weight is stored once, under its first name."""
+    plain = unwrap(model)
+    missing, unexpected = plain.load_state_dict(load_file(path), strict=False)
+    aliases = set(plain.state_dict()) - set(_unique(plain))
+    missing = [name for name in missing if name not in aliases]
     if missing or unexpected:
         raise TrainingError(f"{path}: weights do not fit the model (missing "
                             f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}); "
                             "use the model config saved with the checkpoint")
+
+
+def _unique(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with each tensor once (tied embeddings share one storage)."""
+    seen: set[int] = set()
+    unique = {}
+    for name, tensor in model.state_dict().items():
+        if tensor.data_ptr() not in seen:
+            seen.add(tensor.data_ptr())
+            unique[name] = tensor.detach().contiguous().cpu()
+    return unique
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Plain file writes, so a full disk is an OSError with its errno, not a library's
+    wrapped message."""
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _sha256(path: Path) -> str:
