@@ -158,19 +158,49 @@ def torchrun(config: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, env=env)
 
 
-@pytest.mark.slow
-def test_ddp_on_two_cpu_processes_trains_and_resumes_exactly(tmp_path: Path) -> None:
-    config = tiny_run(tmp_path / "a", run={"max_steps": 6, "grad_accum": 2,
-                                           "checkpoint_every": 3})
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory) -> Path:
+    """Six steps on two CPU processes with DDP, two micro-batches per step."""
+    root = tmp_path_factory.mktemp("ddp")
+    config = tiny_run(root, run={"max_steps": 6, "grad_accum": 2, "checkpoint_every": 3})
     result = torchrun(config)
     assert result.returncode == 0, result.stderr[-3000:]
-    state = open_checkpoint(tmp_path / "a" / "run").load_state()
+    return config
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_trains_and_resumes_exactly(ddp_run: Path,
+                                                              tmp_path: Path) -> None:
+    out = ddp_run.parent / "run"
+    state = open_checkpoint(out).load_state()
     assert len(state["loader"]) == 2 and state["loader"][1]["rank"] == 1
     assert state["tokens"] == 6 * 2 * 2 * 4 * 32  # steps x accum x ranks x batch x block
-    shutil.copytree(tmp_path / "a" / "run", tmp_path / "b")
+    shutil.copytree(out, tmp_path / "b")
     forget_after(tmp_path / "b", 3)
-    result = torchrun(config, f"run.out_dir={tmp_path / 'b'}", "--resume")
+    result = torchrun(ddp_run, f"run.out_dir={tmp_path / 'b'}", "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert losses(tmp_path / "b") == losses(tmp_path / "a" / "run")
+    assert losses(tmp_path / "b") == losses(out)
     with pytest.raises(TrainingError, match="saved by 2 ranks, this run has 1"):
-        run(config, f"run.out_dir={tmp_path / 'b'}", "run.max_steps=7", resume=True)
+        run(ddp_run, f"run.out_dir={tmp_path / 'b'}", "run.max_steps=7", resume=True)
+
+
+@pytest.mark.slow
+def test_fsdp_trains_like_ddp_and_resumes_exactly(ddp_run: Path, tmp_path: Path) -> None:
+    sharded = ["run.distributed=fsdp", f"run.out_dir={tmp_path / 'a'}"]
+    result = torchrun(ddp_run, *sharded)
+    assert result.returncode == 0, result.stderr[-3000:]
+    fsdp, ddp = losses(tmp_path / "a"), losses(ddp_run.parent / "run")
+    assert fsdp.keys() == ddp.keys()
+    assert all(abs(fsdp[k] - ddp[k]) < 1e-4 for k in ddp)  # same math, other reductions
+    reference = weights(ddp_run.parent / "run")
+    assert all(torch.allclose(t, reference[k], atol=1e-4)
+               for k, t in weights(tmp_path / "a").items())
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    forget_after(tmp_path / "b", 3)
+    result = torchrun(ddp_run, "run.distributed=fsdp", f"run.out_dir={tmp_path / 'b'}",
+                      "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert losses(tmp_path / "b") == fsdp
+    refused = torchrun(ddp_run, f"run.out_dir={tmp_path / 'b'}", "run.max_steps=7",
+                       "--resume")
+    assert refused.returncode != 0 and "same run.distributed" in refused.stderr

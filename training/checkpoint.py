@@ -77,14 +77,14 @@ def unwrap(model: nn.Module) -> nn.Module:
         model = inner
 
 
-def save(directory: Path, step: int, model: nn.Module, state: dict[str, Any],
+def save(directory: Path, step: int, weights: dict[str, torch.Tensor], state: dict[str, Any],
          meta: dict[str, Any], tokenizer_file: Path, keep_last: int) -> Path:
     """Write checkpoint `step` atomically, then drop all but the newest `keep_last`."""
     final = directory / f"step-{step:08d}"
     tmp = directory / f".tmp-step-{step:08d}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    _write(tmp / "model.safetensors", safetensors.torch.save(_unique(unwrap(model))))
+    _write(tmp / "model.safetensors", safetensors.torch.save(weights))
     buffer = io.BytesIO()
     torch.save(state, buffer)
     _write(tmp / "state.pt", buffer.getvalue())
@@ -142,7 +142,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
     a tied weight is stored once, under its first name."""
     plain = unwrap(model)
     missing, unexpected = plain.load_state_dict(load_file(path), strict=False)
-    aliases = set(plain.state_dict()) - set(_unique(plain))
+    aliases = set(plain.state_dict()) - set(unique_weights(plain))
     missing = [name for name in missing if name not in aliases]
     if missing or unexpected:
         raise TrainingError(f"{path}: weights do not fit the model (missing "
@@ -150,8 +150,10 @@ def load_weights(model: nn.Module, path: Path) -> None:
                             "use the model config saved with the checkpoint")
 
 
-def _unique(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict with each tensor once (tied embeddings share one storage)."""
+def unique_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict of the plain module, each tensor once (tied embeddings share one
+    storage), on the CPU."""
+    model = unwrap(model)
     seen: set[int] = set()
     unique = {}
     for name, tensor in model.state_dict().items():

@@ -88,6 +88,9 @@ class RunSection(Section):
         "auto", description="autocast type; auto: bfloat16 where the device supports it")
     compile: bool = False
     gradient_checkpointing: bool = False
+    distributed: Literal["ddp", "fsdp"] = Field(
+        "ddp", description="under torchrun: ddp (a full copy per rank) or fsdp (weights, "
+                           "gradients and optimizer state sharded over ranks)")
     log_every: int = Field(10, ge=1)
     eval_every: int = Field(250, ge=1)
     eval_tokens: int = Field(1 << 20, ge=1, description="validation tokens per evaluation")

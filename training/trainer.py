@@ -1,14 +1,13 @@
 """The training loop: set up a run (fresh, resumed or fine-tuned), step, evaluate, save.
 
-One code path for one process and for torchrun: with a process group the model is wrapped
-in DDP and gradients are all-reduced once per optimizer step (the micro-batches before the
-last run under `no_sync`). Compile happens before DDP wraps, checkpoints hold the plain
-module's weights, so a checkpoint made with or without compile loads either way.
+One code path for one process and for torchrun (`parallel.py` applies compile and DDP or
+FSDP; gradients are exchanged once per optimizer step). Checkpoints hold the plain
+module's full weights, so a checkpoint made with or without compile, DDP or FSDP loads
+into a plain model; exact resume needs the same distributed mode and number of ranks.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -18,11 +17,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
-from training import checkpoint
+from training import checkpoint, parallel
 from training.config import TrainConfig
 from training.device import autocast, peak_flops, pick_device, pick_dtype
 from training.distributed import World, close_world, init_world
@@ -45,12 +44,13 @@ class Run:
     device: torch.device
     dtype: torch.dtype
     tokenizer: Tokenizer
-    model: GPT  # the plain module: checkpoints, parameter counts
-    compiled: nn.Module  # the module forward passes use (compiled or not)
-    wrapped: nn.Module  # what training calls: DDP(compiled) under torchrun
+    model: GPT  # the module without compile/DDP wrappers (sharded in place under FSDP)
+    wrapped: nn.Module  # what forward passes call: compiled, and DDP under torchrun
     optimizer: torch.optim.Optimizer
     loader: TrainLoader
     validation: dict[str, ValidationSet]
+    params: int  # counted before sharding
+    flops_per_token: float
     step: int = 0
     tokens: int = 0
 
@@ -85,17 +85,16 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
     torch.manual_seed(config.run.seed)  # the same initial weights on every rank
     model = _build_model(config, tokenizer, found).to(device)
     model.gradient_checkpointing = config.run.gradient_checkpointing
+    params, flops = model.num_params(), model.flops_per_token()
+    wrapped = parallel.parallelize(model, world, device, config.run.distributed,
+                                   config.run.compile)
     optimizer = make_optimizer(model, config.optim, device)
     loader = TrainLoader(_data_config(config), tokenizer, world.rank, world.world_size,
                          pin_memory=device.type == "cuda")
     validation = validation_sets(_data_config(config), tokenizer, config.run.eval_tokens,
                                  world.rank, world.world_size)
-    compiled = torch.compile(model) if config.run.compile else model
-    wrapped = (DistributedDataParallel(compiled, device_ids=[device.index]
-                                       if device.type == "cuda" else None)
-               if world.active else compiled)
     run = Run(config, world, device, pick_dtype(config.run.dtype, device), tokenizer, model,
-              compiled, wrapped, optimizer, loader, validation)
+              wrapped, optimizer, loader, validation, params, flops)
     if found is not None:
         _restore(run, found)
     else:
@@ -144,8 +143,18 @@ def _restore(run: Run, found: checkpoint.Checkpoint) -> None:
         raise TrainingError(f"{found.path} was saved by {len(state['loader'])} ranks, this "
                             f"run has {run.world.world_size}; exact resume needs the same "
                             "number of ranks")
-    checkpoint.load_weights(run.model, found.path / "model.safetensors")
-    run.optimizer.load_state_dict(state["optimizer"])
+    if state.get("optimizer_format", "plain") != _optimizer_format(run):
+        raise TrainingError(f"{found.path} was saved with optimizer state "
+                            f"{state.get('optimizer_format', 'plain')!r}; this run needs "
+                            f"{_optimizer_format(run)!r}: resume with the same run.distributed")
+    if parallel.sharded(run.model):
+        weights = load_file(found.path / "model.safetensors")
+        if run.model.config.tie_embeddings:
+            weights.setdefault("lm_head.weight", weights["wte.weight"])
+    else:
+        checkpoint.load_weights(run.model, found.path / "model.safetensors")
+        weights = {}
+    parallel.load_full(run.model, run.optimizer, weights, state["optimizer"])
     run.loader.load_state_dict(state["loader"][run.world.rank])
     rng = state["rng"][run.world.rank]
     torch.set_rng_state(rng["cpu"])
@@ -197,14 +206,13 @@ def train_step(run: Run, batches: Any) -> tuple[torch.Tensor, torch.Tensor]:
     total = torch.zeros((), device=run.device)
     for micro in range(c.run.grad_accum):
         x, y = (t.to(run.device, non_blocking=True) for t in next(batches))
-        last = micro == c.run.grad_accum - 1
-        sync = contextlib.nullcontext() if last or not run.world.active else model.no_sync()
-        with sync:
+        with parallel.gradient_sync(model, run.model, micro == c.run.grad_accum - 1):
             with autocast(run.device, run.dtype):
                 _, loss = model(x, y)
             (loss / c.run.grad_accum).backward()
         total += loss.detach()
-    norm = (nn.utils.clip_grad_norm_(run.model.parameters(), c.optim.grad_clip)
+    norm = (parallel.local_norm(nn.utils.clip_grad_norm_(run.model.parameters(),
+                                                         c.optim.grad_clip))
             if c.optim.grad_clip > 0 else torch.zeros(()))
     run.optimizer.step()
     run.optimizer.zero_grad(set_to_none=True)
@@ -215,7 +223,7 @@ def _train_record(run: Run, loss: torch.Tensor, norm: torch.Tensor, steps: int,
                   elapsed: float, peak: float | None) -> dict[str, Any]:
     loss = run.world.sum(loss.detach().float().clone()) / run.world.world_size
     tokens_per_s = steps * run.tokens_per_step / max(elapsed, 1e-9)
-    flops = run.model.flops_per_token() * tokens_per_s
+    flops = run.flops_per_token * tokens_per_s
     return {"step": run.step, "loss": loss.item(), "grad_norm": float(norm),
             "lr": run.optimizer.param_groups[0]["lr"], "tokens": run.tokens,
             "tokens_per_s": tokens_per_s, "tflops": flops / 1e12,
@@ -234,7 +242,7 @@ def evaluate(run: Run) -> dict[str, Any]:
         for x, y in validation.batches(run.config.data.batch_size):
             x, y = x.to(run.device), y.to(run.device)
             with autocast(run.device, run.dtype):
-                logits, _ = run.compiled(x)
+                logits, _ = parallel.without_ddp(run.wrapped)(x)
             nats = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
             text = sizes[y.flatten()]
             sums += torch.stack([nats.sum().double(), torch.tensor(y.numel(), device=run.device),
@@ -254,12 +262,15 @@ def save(run: Run) -> None:
     if run.device.type == "cuda":
         rng["cuda"] = torch.cuda.get_rng_state(run.device)
     states = run.world.gather({"loader": run.loader.state_dict(), "rng": rng})
+    weights = parallel.full_weights(run.model)  # collectives: every rank takes part
+    optimizer = parallel.full_optimizer_state(run.model, run.optimizer)
     if run.world.main:
-        state = {"optimizer": run.optimizer.state_dict(), "tokens": run.tokens,
-                 "loader": [s["loader"] for s in states], "rng": [s["rng"] for s in states]}
+        state = {"optimizer": optimizer, "optimizer_format": _optimizer_format(run),
+                 "tokens": run.tokens, "loader": [s["loader"] for s in states],
+                 "rng": [s["rng"] for s in states]}
         meta = {"model": run.model.config.to_dict(), "config": run.config.model_dump(mode="json"),
                 "tokenizer": fingerprint(run.tokenizer), "world_size": run.world.world_size}
-        checkpoint.save(run.out_dir / "checkpoints", run.step, run.model, state, meta,
+        checkpoint.save(run.out_dir / "checkpoints", run.step, weights, state, meta,
                         Path(run.config.data.tokenizer), run.config.run.keep_last)
     run.world.barrier()
 
@@ -268,7 +279,7 @@ def _announce(run: Run, quiet: bool) -> None:
     if quiet or not run.world.main:
         return
     c = run.model.config
-    print(f"model: {run.model.num_params() / 1e6:.2f}M parameters ({c.n_layer} layers, "
+    print(f"model: {run.params / 1e6:.2f}M parameters ({c.n_layer} layers, "
           f"{c.n_head} heads, {c.n_embd} wide, context {c.block_size}, vocab {c.vocab_size})"
           f"; {run.device}, {str(run.dtype).removeprefix('torch.')}, {run.world.world_size} "
           f"rank(s), {run.tokens_per_step:,} tokens/step"
@@ -280,6 +291,11 @@ def _eval_line(step: int, metrics: dict[str, Any]) -> str:
         return f"step {step}: no validation data"
     return (f"step {step}: val loss {metrics['val_loss']:.4f}, perplexity "
             f"{metrics['val_ppl']:.2f}, {metrics['val_bpb']:.4f} bits/byte")
+
+
+def _optimizer_format(run: Run) -> str:
+    """FSDP saves optimizer state keyed by parameter name, the others by position."""
+    return "fsdp" if parallel.sharded(run.model) else "plain"
 
 
 def _data_config(config: TrainConfig) -> DataConfig:
