@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import inspect
 import json
 import shutil
@@ -15,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from curation.config import PipelineConfig, load_pipeline
-from curation.errors import GristmillError
 from curation.executor import RunOptions, run_pipeline
 from curation.finalize import MANIFEST
 from curation.pipeline import Pipeline
@@ -24,9 +22,6 @@ from curation.stats.run_report import REPORT, write_run_report
 from curation.step_reference import REGENERATE, kind, markdown, parameters
 from curation.summary import print_summary
 from curation.workdir import WorkDir
-
-_DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
-                errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
 
 
 def curate_command(commands: argparse._SubParsersAction) -> None:
@@ -73,14 +68,7 @@ def run_curate(args: argparse.Namespace) -> int:
     options = RunOptions(args.workers, args.strict, args.overwrite, args.skip_bad_files,
                          args.quiet)
     start = time.monotonic()
-    try:
-        result = run_pipeline(pipeline, options)
-    except OSError as err:
-        if err.errno not in _DISK_ERRORS:
-            raise
-        raise GristmillError(f"cannot write {err.filename or config.output.path}: "
-                             f"{_DISK_ERRORS[err.errno]}; finished work is kept, free space "
-                             "or fix permissions and run the same command to resume") from None
+    result = run_pipeline(pipeline, options)
     print_summary(result.manifest, config.output.path, time.monotonic() - start)
     report = write_run_report(config.output.path, result.manifest, workers=args.workers)
     print(f"report: {report}")

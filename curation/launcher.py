@@ -2,15 +2,21 @@
 
 Curation and training each register their own commands, so neither imports the other;
 this launcher only lives in `curation` because one package has to host it. An exception
-whose class sets `user_facing = True` is a user mistake: one line, no traceback.
+whose class sets `user_facing = True` is a user mistake, and a full or read-only disk is the
+machine's state: either is one line, no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from importlib.metadata import entry_points, version
+
+# Write errors that are the machine's state, not a bug: reported in one line.
+DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+               errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides.extend(extra)
     try:
         return args.func(args) or 0
+    except OSError as err:
+        if err.errno not in DISK_ERRORS:
+            raise
+        target = f" {err.filename}" if err.filename else ""
+        print(f"error: cannot write{target}: {DISK_ERRORS[err.errno]}; finished work is kept: "
+              "free space or fix permissions, then run the same command again (gristmill "
+              "train: with --resume)", file=sys.stderr)
+        return 2
     except Exception as err:
         if not getattr(err, "user_facing", False):
             raise

@@ -116,7 +116,7 @@ def test_training_on_a_full_disk_keeps_its_checkpoints_and_resumes(
                             capture_output=True, text=True, timeout=600)
     assert failed.returncode == 2, failed.stderr
     assert failed.stderr.startswith("error: cannot write ")
-    assert "the disk is full" in failed.stderr and "--resume" in failed.stderr
+    assert "the disk is full" in failed.stderr and "with --resume" in failed.stderr
     assert failed.stderr.count("\n") == 1
     out = tmp_path / "run"
     assert [p.name for p in steps(out / "checkpoints")] == ["step-00000006", "step-00000009"]

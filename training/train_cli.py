@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import sys
 from pathlib import Path
 
@@ -16,9 +15,6 @@ from training.errors import TrainingError
 from training.export import export
 from training.generate import generate
 from training.tokenizer import EOT, load_tokenizer
-
-DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
-               errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
 
 
 def train_command(commands: argparse._SubParsersAction) -> None:
@@ -46,14 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.init_from:
         overrides.append(f"run.init_from={args.init_from}")
     config = load_config(args.config, overrides)
-    try:
-        train(config, resume=args.resume, quiet=args.quiet)
-    except OSError as err:
-        if err.errno not in DISK_ERRORS:
-            raise
-        raise TrainingError(f"cannot write {err.filename or config.run.out_dir}: "
-                            f"{DISK_ERRORS[err.errno]}; finished checkpoints are kept: free "
-                            "space or fix permissions, then add --resume") from None
+    train(config, resume=args.resume, quiet=args.quiet)
     return 0
 
 
