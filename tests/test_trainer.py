@@ -204,3 +204,13 @@ def test_fsdp_trains_like_ddp_and_resumes_exactly(ddp_run: Path, tmp_path: Path)
     refused = torchrun(ddp_run, f"run.out_dir={tmp_path / 'b'}", "run.max_steps=7",
                        "--resume")
     assert refused.returncode != 0 and "same run.distributed" in refused.stderr
+
+
+def test_tensorboard_asked_for_but_missing_is_a_clear_error(tmp_path: Path) -> None:
+    try:
+        import tensorboard  # noqa: F401
+        pytest.skip("tensorboard is installed")
+    except ImportError:
+        pass
+    with pytest.raises(TrainingError, match="pip install tensorboard"):
+        run(tiny_run(tmp_path), "run.tensorboard=true")
