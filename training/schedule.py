@@ -12,7 +12,8 @@ from training.config import OptimSection, ScheduleSection
 
 def learning_rate(step: int, max_steps: int, optim: OptimSection,
                   schedule: ScheduleSection) -> float:
-    """`step` counts from 0; warmup reaches `lr` at step `warmup_steps`."""
+    """`step` counts from 0: warmup reaches `lr` at step `warmup_steps - 1`, and the last
+    step (`max_steps - 1`) runs at `min_lr`."""
     peak, low = optim.lr, optim.min_lr
     if step < schedule.warmup_steps:
         return peak * (step + 1) / schedule.warmup_steps
@@ -22,7 +23,7 @@ def learning_rate(step: int, max_steps: int, optim: OptimSection,
         decay_start = max_steps - int(schedule.decay_fraction * max_steps)
         if step < decay_start:
             return peak
-        progress = (step - decay_start) / max(max_steps - decay_start, 1)
+        progress = (step + 1 - decay_start) / max(max_steps - decay_start, 1)
         return peak + (low - peak) * min(progress, 1.0)
-    progress = (step - schedule.warmup_steps) / max(max_steps - schedule.warmup_steps, 1)
+    progress = (step + 1 - schedule.warmup_steps) / max(max_steps - schedule.warmup_steps, 1)
     return low + 0.5 * (peak - low) * (1 + math.cos(math.pi * min(progress, 1.0)))
