@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
@@ -25,7 +27,7 @@ from torch.distributed.checkpoint.state_dict import (
 from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.nn.parallel import DistributedDataParallel
 
-from training.checkpoint import unique_weights
+from training.checkpoint import load_weights, unique_weights
 from training.distributed import World
 from training.model import GPT
 
@@ -90,15 +92,20 @@ def full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
     return optimizer.state_dict()
 
 
-def load_full(model: nn.Module, optimizer: torch.optim.Optimizer,
-              weights: dict[str, torch.Tensor], optimizer_state: dict[str, Any]) -> None:
-    """Load full weights and optimizer state, sharding them when the model is sharded."""
-    if sharded(model):
-        options = StateDictOptions(full_state_dict=True)
-        set_model_state_dict(model, weights, options=options)
-        set_optimizer_state_dict(model, optimizer, optimizer_state, options=options)
-    else:
+def load_full(model: nn.Module, optimizer: torch.optim.Optimizer, weights_file: Path,
+              optimizer_state: dict[str, Any]) -> None:
+    """Load a checkpoint's full weights and optimizer state, sharding them when the model
+    is sharded."""
+    if not sharded(model):
+        load_weights(model, weights_file)
         optimizer.load_state_dict(optimizer_state)
+        return
+    weights = load_file(weights_file)
+    if model.config.tie_embeddings:  # stored once; the sharded state dict names both
+        weights.setdefault("lm_head.weight", weights["wte.weight"])
+    options = StateDictOptions(full_state_dict=True)
+    set_model_state_dict(model, weights, options=options)
+    set_optimizer_state_dict(model, optimizer, optimizer_state, options=options)
 
 
 def local_norm(norm: torch.Tensor) -> torch.Tensor:

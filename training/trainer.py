@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from torch import nn
 
@@ -147,14 +146,8 @@ def _restore(run: Run, found: checkpoint.Checkpoint) -> None:
         raise TrainingError(f"{found.path} was saved with optimizer state "
                             f"{state.get('optimizer_format', 'plain')!r}; this run needs "
                             f"{_optimizer_format(run)!r}: resume with the same run.distributed")
-    if parallel.sharded(run.model):
-        weights = load_file(found.path / "model.safetensors")
-        if run.model.config.tie_embeddings:
-            weights.setdefault("lm_head.weight", weights["wte.weight"])
-    else:
-        checkpoint.load_weights(run.model, found.path / "model.safetensors")
-        weights = {}
-    parallel.load_full(run.model, run.optimizer, weights, state["optimizer"])
+    parallel.load_full(run.model, run.optimizer, found.path / "model.safetensors",
+                       state["optimizer"])
     run.loader.load_state_dict(state["loader"][run.world.rank])
     rng = state["rng"][run.world.rank]
     torch.set_rng_state(rng["cpu"])
