@@ -142,8 +142,9 @@ def gristmill_step(model: GPT, dtype: torch.dtype, vocab: int, batch: int
         "schedule": {"kind": "constant", "warmup_steps": 0},
         "run": {"out_dir": "unused", "max_steps": 1 << 30}})
     device = torch.device("cpu")
-    run = Run(config, World(), device, dtype, None, model, model, model,
-              make_optimizer(model, config.optim, device), None, {})
+    run = Run(config, World(), device, dtype, None, model, model,
+              make_optimizer(model, config.optim, device), None, {}, model.num_params(),
+              model.flops_per_token())
 
     def step(data: tuple[torch.Tensor, torch.Tensor]) -> float:
         loss, _ = train_step(run, iter([data]))
