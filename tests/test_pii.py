@@ -11,6 +11,8 @@ import logging
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 
 import pyarrow as pa
@@ -261,6 +263,19 @@ def test_offline_setup(monkeypatch, tmp_path):
     cold = module.TLDExtract(cache_dir=str(tmp_path))  # empty cache: would fetch if allowed
     assert cold.suffix_list_urls == ()
     assert cold("mail.example.co.uk").suffix == "co.uk"
+
+
+def test_presidio_import_is_quiet_and_leaves_torch_importable():
+    """In a fresh process: nothing on stderr (transformers' "PyTorch was not found" came
+    from hiding torch), neither module loaded by presidio, both importable afterwards."""
+    code = ("import sys; from curation.pii import offline; "
+            "offline.import_presidio(keep_torch=False); "
+            "print(sorted(m for m in ('torch', 'transformers', 'thinc') if m in sys.modules)); "
+            "import torch, transformers; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.stdout.split() == ["['thinc']", "ok"]
+    assert done.stderr == ""
 
 
 def test_pii_never_reaches_logs_or_output(caplog, capsys):

@@ -14,7 +14,9 @@
   hides torch during that one import when nothing has imported torch or thinc yet. torch
   stays importable afterwards; only thinc keeps believing it is absent, which matters to
   torch-based spaCy models alone, and those are never loaded in that case (a `spacy_model`
-  means `keep_torch=True`).
+  means `keep_torch=True`). transformers is hidden with it: presidio imports it (guarded by
+  `except ImportError`) only for its Hugging Face NER engine, which the step never builds;
+  the import costs about 0.7 s and, with torch hidden, prints "PyTorch was not found".
 """
 
 from __future__ import annotations
@@ -57,16 +59,20 @@ def import_presidio(keep_torch: bool = True) -> None:
     """`prepare()`, then import presidio (analyzer and anonymizer) once per process."""
     prepare()
     hide = not keep_torch and "torch" not in sys.modules and "thinc" not in sys.modules
-    with _hidden("torch") if hide else contextlib.nullcontext():
+    with _hidden("torch", "transformers") if hide else contextlib.nullcontext():
         import presidio_analyzer  # noqa: F401
         import presidio_anonymizer  # noqa: F401
 
 
 @contextlib.contextmanager
-def _hidden(module: str):
-    sys.modules[module] = None  # `import module` raises ImportError meanwhile
+def _hidden(*modules: str):
+    """`import module` raises ImportError meanwhile, for each module not yet imported."""
+    hidden = [m for m in modules if m not in sys.modules]
+    for module in hidden:
+        sys.modules[module] = None
     try:
         yield
     finally:
-        if module in sys.modules and sys.modules[module] is None:
-            del sys.modules[module]
+        for module in hidden:
+            if module in sys.modules and sys.modules[module] is None:
+                del sys.modules[module]
