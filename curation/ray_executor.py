@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +68,21 @@ def _user_errors() -> Iterator[None]:
         raise
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds when nothing listens at HOST:PORT (or ray://HOST:PORT): Ray itself
+    retries an unreachable cluster for about two minutes before it gives up."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "local" or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise GristmillError(f"cannot reach the Ray cluster at {address} ({reason}): start "
+                             "it with `ray start --head` on that machine, or check --address "
+                             "and RAY_ADDRESS") from None
+
+
 class RayBackend:
     """Joins (or starts) a Ray cluster for one run; left as found when the run ends."""
 
@@ -79,6 +95,8 @@ class RayBackend:
         self.started = False
 
     def __enter__(self) -> RayBackend:
+        if self.address:
+            check_reachable(self.address)
         if not ray.is_initialized():
             options: dict[str, Any] = {"logging_level": logging.WARNING,
                                        "log_to_driver": False}

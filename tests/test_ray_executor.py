@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -188,6 +189,22 @@ def test_killed_driver_resumes_without_redoing_finished_units(cluster, corpus, t
     assert curate(case / "p.yaml", "--executor", "ray") == 0
     assert output_files(out) == output_files(reference)
     assert same_run(manifest(out)) == same_run(manifest(reference))
+
+
+def test_an_unreachable_cluster_is_one_line_at_once(corpus, tmp_path, curate, capsys):
+    """Nothing listens at the port: one error line naming the address, instead of Ray's
+    own two minutes of retries (the test would time out)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pipeline = write_pipeline(tmp_path / "p.yaml", str(corpus / "*.jsonl"), tmp_path / "out",
+                              ["length"])
+    assert curate(pipeline, "--executor", "ray", "--address", f"127.0.0.1:{port}") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot reach the Ray cluster at 127.0.0.1:{port} "
+                          "(Connection refused)")
+    assert "\n" not in err
+    assert not (tmp_path / "out" / "_manifest.json").exists()
 
 
 def test_a_config_error_in_a_task_is_one_line(cluster, corpus, tmp_path, curate, capsys):
