@@ -214,3 +214,47 @@ def test_tensorboard_asked_for_but_missing_is_a_clear_error(tmp_path: Path) -> N
         pass
     with pytest.raises(TrainingError, match="pip install tensorboard"):
         run(tiny_run(tmp_path), "run.tensorboard=true")
+
+
+def test_several_sources_get_their_own_validation_loss(tmp_path: Path, capsys) -> None:
+    """Per-source `val_loss/NAME` and `val_bpb/NAME` equal each set evaluated alone; the
+    overall loss is their average weighted by target tokens; the eval line names them."""
+    from dataclasses import replace
+
+    from tests.test_training_support import curated, word_docs
+    from training.device import pick_device
+    from training.distributed import World
+    from training.trainer import evaluate, setup
+
+    words = curated(tmp_path / "words", word_docs(300, seed=1), word_docs(40, seed=2))
+    config = tiny_run(tmp_path, data={"sources": [str(tmp_path / "corpus"), str(words)]},
+                      run={"max_steps": 2, "eval_every": 2})
+    loaded = load_config(config)
+    run_ = setup(loaded, World(), pick_device("cpu", 0), resume=False)
+    metrics = evaluate(run_)
+    assert sorted(metrics) == ["val_bpb", "val_bpb/corpus", "val_bpb/words", "val_loss",
+                               "val_loss/corpus", "val_loss/words", "val_ppl"]
+    tokens = {}
+    for path, name in ((str(tmp_path / "corpus"), "corpus"), (str(words), "words")):
+        alone = evaluate(replace(run_, validation={path: run_.validation[path]}))
+        assert alone["val_loss"] == pytest.approx(metrics[f"val_loss/{name}"], rel=1e-9)
+        assert alone["val_bpb"] == pytest.approx(metrics[f"val_bpb/{name}"], rel=1e-9)
+        tokens[name] = run_.validation[path].tokens
+    weighted = sum(metrics[f"val_loss/{n}"] * t for n, t in tokens.items()) / sum(tokens.values())
+    assert metrics["val_loss"] == pytest.approx(weighted, rel=1e-9)
+    assert metrics["val_loss/corpus"] != pytest.approx(metrics["val_loss/words"], rel=1e-3)
+    capsys.readouterr()
+    train(loaded)
+    out = capsys.readouterr().out
+    assert "; corpus " in out and "; words " in out
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"val_loss/corpus", "val_bpb/words"} <= set(last)
+
+
+def test_source_labels_are_short_and_unique() -> None:
+    from training.validation import source_labels
+
+    assert source_labels(["runs/web/", "s3://b/books"]) == {"runs/web/": "web",
+                                                            "s3://b/books": "books"}
+    assert source_labels(["a/web", "b/web", "c"]) == {"a/web": "a/web", "b/web": "b/web",
+                                                      "c": "c"}

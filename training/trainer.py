@@ -31,7 +31,7 @@ from training.model import GPT, GPTConfig
 from training.optim import make_optimizer
 from training.schedule import learning_rate
 from training.tokenizer import check_tokenizer, fingerprint, load_tokenizer, token_bytes
-from training.validation import ValidationSet, validation_sets
+from training.validation import ValidationSet, source_labels, validation_sets
 
 
 @dataclass
@@ -227,21 +227,35 @@ def _train_record(run: Run, loss: torch.Tensor, norm: torch.Tensor, steps: int,
 def evaluate(run: Run) -> dict[str, Any]:
     """Validation loss (nats/token), perplexity and bits per byte over every validation set,
     summed over ranks; special tokens count in the loss but not in bits per byte (they
-    stand for no text)."""
+    stand for no text). With several sources, also `val_loss/NAME` and `val_bpb/NAME` per
+    source (`NAME` from `source_labels`), so a mix shows which source a change helps."""
     sizes = torch.from_numpy(token_bytes(run.tokenizer)).to(run.device)
-    sums = torch.zeros(4, dtype=torch.float64, device=run.device)  # nats, tokens, text nats, bytes
+    # per source: nats, tokens, text nats, bytes
+    sums = torch.zeros(len(run.validation), 4, dtype=torch.float64, device=run.device)
     run.model.eval()
-    for validation in run.validation.values():
+    for row, validation in enumerate(run.validation.values()):
         for x, y in validation.batches(run.config.data.batch_size):
             x, y = x.to(run.device), y.to(run.device)
             with autocast(run.device, run.dtype):
                 logits, _ = parallel.without_ddp(run.wrapped)(x)
             nats = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
             text = sizes[y.flatten()]
-            sums += torch.stack([nats.sum().double(), torch.tensor(y.numel(), device=run.device),
-                                 (nats * (text > 0)).sum().double(), text.sum().double()])
+            sums[row] += torch.stack([nats.sum().double(),
+                                      torch.tensor(y.numel(), device=run.device),
+                                      (nats * (text > 0)).sum().double(), text.sum().double()])
     run.model.train()
-    nats, tokens, text_nats, text_bytes = run.world.sum(sums).tolist()
+    sums = run.world.sum(sums)
+    metrics = _val_metrics(*sums.sum(0).tolist())
+    if len(run.validation) > 1:
+        labels = source_labels(list(run.validation))
+        for path, row in zip(run.validation, sums.tolist(), strict=True):
+            metrics.update({f"{key}/{labels[path]}": value for key, value in
+                            _val_metrics(*row).items() if key != "val_ppl"})
+    return metrics
+
+
+def _val_metrics(nats: float, tokens: float, text_nats: float, text_bytes: float
+                 ) -> dict[str, float]:
     if tokens == 0:
         return {}
     loss = nats / tokens
@@ -282,8 +296,11 @@ def _announce(run: Run, quiet: bool) -> None:
 def _eval_line(step: int, metrics: dict[str, Any]) -> str:
     if not metrics:
         return f"step {step}: no validation data"
+    sources = [key.partition("/")[2] for key in metrics if key.startswith("val_loss/")]
     return (f"step {step}: val loss {metrics['val_loss']:.4f}, perplexity "
-            f"{metrics['val_ppl']:.2f}, {metrics['val_bpb']:.4f} bits/byte")
+            f"{metrics['val_ppl']:.2f}, {metrics['val_bpb']:.4f} bits/byte"
+            + "".join(f"; {name} {metrics[f'val_loss/{name}']:.4f} "
+                      f"({metrics[f'val_bpb/{name}']:.4f} bits/byte)" for name in sources))
 
 
 def _optimizer_format(run: Run) -> str:

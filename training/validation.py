@@ -58,6 +58,14 @@ class ValidationSet:
             yield chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
 
 
+def source_labels(paths: list[str]) -> dict[str, str]:
+    """Short, unique names for metrics: each source's last path component ("runs/web/" ->
+    "web"), or its whole path when two sources share that name."""
+    names = {path: path.rstrip("/").rsplit("/", 1)[-1] or path for path in paths}
+    clash = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {path: path if name in clash else name for path, name in names.items()}
+
+
 def validation_sets(config: DataConfig, tokenizer: Tokenizer, max_tokens: int = 1 << 20,
                     rank: int = 0, world_size: int = 1) -> dict[str, ValidationSet]:
     """One validation set per source that has a validation split (its folder, or the
