@@ -264,6 +264,25 @@ def test_histogram_merge_and_quantiles():
     assert back.counts.tolist() == a.counts.tolist()
 
 
+def test_quantiles_see_exact_zeros():
+    """90 zeros and 10 values of 0.005 in the bin [0, 0.02): every quantile up to p90 is 0
+    (spreading the zeros over the bin said 0.01), and p99 stays inside the bin."""
+    for edges in (np.linspace(0.0, 1.0, 51), np.linspace(-0.5, 0.5, 51)):
+        hist = Histogram(edges, "fraction")
+        hist.add(np.array([0.0] * 90 + [0.005] * 10))
+        assert hist.zeros == 90 and hist.quantile(0.5) == 0.0 and hist.quantile(0.9) == 0.0
+        assert 0.0 < hist.quantile(0.99) <= 0.005
+        back = Histogram.from_dict(hist.to_dict())
+        assert back.zeros == 90 and back.quantile(0.5) == 0.0
+    mixed = Histogram(np.array([-1.0, 1.0]))  # zero inside a bin, values on both sides
+    mixed.add(np.array([-0.9, -0.5, 0.0, 0.0, 0.0, 0.4, 0.8]))
+    assert mixed.quantile(0.2) < 0 and mixed.quantile(0.5) == 0.0 and mixed.quantile(0.8) > 0
+    other = Histogram(edges)
+    other.add(np.array([0.0, 0.5]))
+    hist.merge(other)
+    assert hist.zeros == 91
+
+
 def test_top_values_stay_bounded_and_keep_the_frequent_ones():
     top = TopValues(capacity=10)
     for chunk in range(50):
@@ -329,6 +348,38 @@ def test_cli_writes_json_and_html(corpus, tmp_path, capsys):
     comparison = json.loads((tmp_path / "c.json").read_text())
     assert comparison["totals"][0]["delta"] == 0
     assert (comparison["label_a"], comparison["label_b"]) == ("corpus", "s.json")
+
+
+def test_terminal_score_table_fits_and_keeps_names_whole():
+    """At 80 columns every line fits, no column name is cut, and the optional columns go
+    first (distribution, then min); at 140 they are all there. Thresholds read >= / <=."""
+    from rich.console import Console
+
+    from curation.stats.text_summary import print_stats
+
+    long = "gopher_ellipsis_lines_ratio"
+    hist = Histogram(np.linspace(0.0, 1.0, 51), "fraction")
+    hist.add(np.array([0.0] * 8 + [0.25, 0.5]))
+    stats = {"path": "x", "documents": 10, "files": 1, "bytes": 100, "words": 20,
+             "tokens": {"estimated": 25}, "lengths": {}, "seconds": 0.1, "workers": 1,
+             "documents_per_second": 100.0,
+             "scores": {long: {"histogram": hist.to_dict(), "thresholds": [
+                 {"step": "gopher_quality", "param": "max_ellipsis_lines_ratio", "value": 0.3},
+                 {"step": "gopher_quality", "param": "min_ellipsis_lines_ratio", "value": 0}]}}}
+    values = {"min": "0", "median": "0", "mean": "0.075", "max": "0.5"}
+    for width, header in ((70, ["column", "median", "mean", "max", "threshold"]),
+                          (80, ["column", "min", "median", "mean", "max", "threshold"]),
+                          (140, ["column", "min", "median", "mean", "max", "threshold",
+                                 "distribution"])):
+        console = Console(width=width, record=True)
+        print_stats(stats, console)
+        lines = console.export_text().splitlines()
+        assert max(map(len, lines)) <= width
+        row = next(line for line in lines if long in line)
+        assert next(line for line in lines if "threshold" in line).split() == header
+        numbers = [values[c] for c in header if c in values]
+        assert row.split()[1:1 + len(numbers)] == numbers
+        assert "\u2265 0, \u2264 0.3" in row
 
 
 # ---------------------------------------------------------------------------------------

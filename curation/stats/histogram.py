@@ -3,7 +3,10 @@
 
 A bin is [edges[i], edges[i+1]); values below the first edge count in the first bin and
 values at or above the last edge in the last bin (`min` and `max` stay exact). Quantiles are
-read off the bins by linear interpolation, so they are exact to within one bin.
+read off the bins by linear interpolation, so they are exact to within one bin. Exact zeros
+are counted apart: most score columns (duplicate fractions, ratios, counts) are 0 for most
+documents, and spreading those over the bin [0, 0.02) would give a median of 0.01 where
+every value is 0.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Histogram:
     counts: np.ndarray = field(default=None)  # type: ignore[assignment]
     count: int = 0
     nulls: int = 0
+    zeros: int = 0  # values exactly 0: a point mass inside the bin that holds 0
     total: float = 0.0
     minimum: float = float("inf")
     maximum: float = float("-inf")
@@ -48,6 +52,7 @@ class Histogram:
         np.clip(index, 0, len(self.counts) - 1, out=index)
         self.counts += np.bincount(index, minlength=len(self.counts))
         self.count += len(finite)
+        self.zeros += int(np.count_nonzero(finite == 0))
         self.total += float(finite.sum())
         self.minimum = min(self.minimum, float(finite.min()))
         self.maximum = max(self.maximum, float(finite.max()))
@@ -58,6 +63,7 @@ class Histogram:
         self.counts += other.counts
         self.count += other.count
         self.nulls += other.nulls
+        self.zeros += other.zeros
         self.total += other.total
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
@@ -67,20 +73,34 @@ class Histogram:
         return self.total / self.count if self.count else None
 
     def quantile(self, q: float) -> float | None:
-        """The q-quantile, interpolated inside its bin and kept within [min, max]."""
+        """The q-quantile, interpolated inside its bin and kept within [min, max]; the bin
+        that holds 0 is read as its zeros at 0 and its other values spread evenly."""
         if not self.count:
             return None
         target = q * self.count
         cumulative = np.cumsum(self.counts)
         i = int(np.searchsorted(cumulative, target, side="left"))
         i = min(i, len(self.counts) - 1)
-        before = cumulative[i - 1] if i else 0
-        low, high = self.edges[i], self.edges[i + 1]
-        inside = (target - before) / self.counts[i] if self.counts[i] else 0.0
-        value = low + inside * (high - low)
+        rank = target - (cumulative[i - 1] if i else 0)
+        value = self._inside(i, rank)
         if self.scale in ("integer", "log"):  # these bins only ever hold whole numbers
             value = np.floor(value)
         return float(np.clip(value, self.minimum, self.maximum))
+
+    def _inside(self, i: int, rank: float) -> float:
+        """The value of rank `rank` (0..counts[i]) among bin i's values."""
+        low, high, count = self.edges[i], self.edges[i + 1], self.counts[i]
+        zeros = self.zeros if low <= 0 < high or (i == 0 and low > 0) else 0
+        spread = count - zeros
+        if not zeros:
+            return low + (rank / count if count else 0.0) * (high - low)
+        zero = min(max(0.0, low), high)
+        below = spread * (zero - low) / (high - low)  # spread values under 0
+        if rank <= below and spread:
+            return low + rank / spread * (high - low)
+        if rank <= below + zeros:
+            return 0.0
+        return zero + (rank - below - zeros) / max(spread, 1) * (high - low)
 
     def to_dict(self, trim: bool = True) -> dict[str, Any]:
         """JSON form. `trim` drops empty bins at both ends (edges stay aligned)."""
@@ -91,7 +111,7 @@ class Histogram:
         quantiles = {f"p{round(q * 100)}": _round(self.quantile(q))
                      for q in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)}
         return {"unit": self.unit, "scale": self.scale, "count": self.count,
-                "nulls": self.nulls, "sum": _round(self.total),
+                "nulls": self.nulls, "zeros": self.zeros, "sum": _round(self.total),
                 "min": _round(self.minimum) if self.count else None,
                 "max": _round(self.maximum) if self.count else None,
                 "mean": _round(self.mean), "quantiles": quantiles,
@@ -102,7 +122,8 @@ class Histogram:
     def from_dict(cls, data: dict[str, Any]) -> Histogram:
         hist = cls(np.asarray(data["edges"], dtype=np.float64), data.get("unit", ""),
                    data.get("scale", "linear"), np.asarray(data["counts"], dtype=np.int64),
-                   data["count"], data.get("nulls", 0), data.get("sum") or 0.0)
+                   data["count"], data.get("nulls", 0), data.get("zeros", 0),
+                   data.get("sum") or 0.0)
         if data["count"]:
             hist.minimum, hist.maximum = data["min"], data["max"]
         return hist

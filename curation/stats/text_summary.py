@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -33,7 +34,8 @@ def print_stats(stats: dict[str, Any], console: Console | None = None) -> None:
             table.add_row(name, number(hist["mean"]), number(q["p10"]), number(q["p50"]),
                           number(q["p90"]), number(q["p99"]), number(hist["max"]),
                           sparkline(hist["counts"]))
-    console.print(table)
+    if table.row_count:
+        console.print(table)
     for key, title in (("languages", "languages"), ("sources", "top sources"),
                        ("domains", "top domains")):
         top = stats.get(key)
@@ -50,21 +52,58 @@ def print_stats(stats: dict[str, Any], console: Console | None = None) -> None:
         console.print(f"near-duplicate clusters: {dup['in_clusters']:,} kept documents stand "
                       f"for clusters of 2 or more")
     if stats.get("scores"):
-        table = Table(title="Score columns", title_justify="left")
-        for column in ("column", "count", "null", "min", "median", "mean", "max",
-                       "thresholds", "distribution"):
-            table.add_column(column, justify="left" if column in (
-                "column", "thresholds", "distribution") else "right")
-        for name, entry in stats["scores"].items():
-            hist = entry["histogram"]
-            thresholds = ", ".join(f"{t['step']}.{t['param']}={number(t['value'])}"
-                                   for t in entry.get("thresholds", []))
-            table.add_row(name, f"{hist['count']:,}", f"{hist['nulls']:,}", number(hist["min"]),
-                          number(hist["quantiles"]["p50"]), number(hist["mean"]),
-                          number(hist["max"]), thresholds, sparkline(hist["counts"]))
-        console.print(table)
+        console.print(_score_table(stats["scores"], stats["documents"], console))
     console.print(f"[dim]{stats['seconds']:.1f} s, {stats['workers']} workers, "
                   f"{number(stats.get('documents_per_second'))} documents/s[/]")
+
+
+def _score_table(scores: dict[str, Any], documents: int, console: Console) -> Table:
+    """Names whole and on one line, numbers to 2 digits, each threshold as >= / <= its value
+    (the parameter's name is in the HTML report). Columns that do not fit the terminal are
+    left out, least useful first: distribution, min, null (shown only when some are)."""
+    nulls = any(entry["histogram"]["nulls"] for entry in scores.values())
+    optional = [c for c in ("null", "min", "distribution") if c != "null" or nulls]
+    while True:
+        table = _scores(scores, documents, optional)
+        unlimited = console.options.update_width(1 << 16)
+        if not optional or table.__rich_measure__(console, unlimited).maximum <= console.width:
+            return table
+        optional.pop()
+
+
+def _scores(scores: dict[str, Any], documents: int, optional: list[str]) -> Table:
+    table = Table(title="Score columns", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("column", no_wrap=True)
+    numbers = [c for c in ("null", "min", "median", "mean", "max")
+               if c in optional or c not in ("null", "min")]
+    for column in numbers:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("threshold", no_wrap=True)
+    if "distribution" in optional:
+        table.add_column("distribution", no_wrap=True)
+    for name, entry in scores.items():
+        hist = entry["histogram"]
+        values = {"null": f"{hist['nulls'] * 100 / max(documents, 1):.0f}%",
+                  "min": _short(hist["min"]), "median": _short(hist["quantiles"]["p50"]),
+                  "mean": _short(hist["mean"]), "max": _short(hist["max"])}
+        row = [name, *(values[c] for c in numbers), _thresholds(entry.get("thresholds", []))]
+        if "distribution" in optional:
+            row.append(sparkline(hist["counts"]))
+        table.add_row(*row)
+    return table
+
+
+def _short(value: float | None) -> str:
+    """Two significant digits, whole numbers from 10 up: 0.0021, 0.32, 4.2, 223, 19k."""
+    if value is not None and 10 <= abs(value) < 1000:
+        return f"{value:.0f}"
+    return number(value, 2)
+
+
+def _thresholds(thresholds: list[dict[str, Any]]) -> str:
+    signs = {"min": "\u2265 ", "max": "\u2264 "}
+    return ", ".join(signs.get(t["param"].split("_")[0], t["param"] + " ") + number(t["value"])
+                     for t in sorted(thresholds, key=lambda t: t["param"], reverse=True))
 
 
 def print_compare(comparison: dict[str, Any], console: Console | None = None) -> None:
@@ -95,9 +134,12 @@ def print_compare(comparison: dict[str, Any], console: Console | None = None) ->
                 f"{r['value']} {r['a']:,}→{r['b']:,}" for r in rows[:8]))
 
 
-def sparkline(counts: list[int]) -> str:
+def sparkline(counts: list[int], width: int = 16) -> str:
+    """At most `width` characters: neighbouring bins are added up first."""
     if not counts:
         return ""
+    group = -(-len(counts) // width)
+    counts = [sum(counts[i:i + group]) for i in range(0, len(counts), group)]
     peak = max(counts) or 1
     return "".join(" " if not c else _BAR[min(len(_BAR) - 1, int(c / peak * len(_BAR)))]
                    for c in counts)
