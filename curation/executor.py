@@ -96,9 +96,17 @@ def run_pipeline(pipeline: Pipeline, options: RunOptions) -> RunResult:
                 run_reduce(pipeline, stage, units, work, backend)
     counts = merge_all([r.counts for stage in results for r in stage], pipeline.names)
     inputs = {"files": len(files), "bytes": sum(f.size for f in files),
-              "skipped_files": [{"path": files[u].url, "error": e} for u, e in failed.items()]}
+              "skipped_files": [{"path": files[u].url, "error": e} for u, e in failed.items()],
+              "empty_files": _empty_files(results[0] if results else [], files)}
     manifest = finalize(pipeline, work, results, counts, inputs)
     return RunResult(manifest, counts, list(failed.values()))
+
+
+def _empty_files(first_stage: list[UnitResult], files: list[InputFile]) -> list[str]:
+    """Input files that held no record at all (not even a malformed line): worth a note,
+    since a glob that matched the wrong files looks just like this."""
+    return sorted(files[r.unit].url for r in first_stage
+                  if r.counts and r.counts[0] is not None and r.counts[0].docs_in == 0)
 
 
 def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],

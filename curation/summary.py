@@ -40,4 +40,10 @@ def print_summary(manifest: dict[str, Any], output: str, seconds: float,
                   f"{seconds:.1f}s, {rate:,.0f} docs/s")
     for skipped in manifest["inputs"]["skipped_files"]:
         console.print(f"[yellow]skipped[/] {skipped['error']}")
+    empty = manifest["inputs"].get("empty_files", [])
+    if empty:
+        names = ", ".join(e.removeprefix("file://") for e in empty[:5])
+        more = f" and {len(empty) - 5:,} more" if len(empty) > 5 else ""
+        console.print(f"[yellow]note[/]: {len(empty):,} input file(s) held no records: "
+                      f"{names}{more}")
     console.print(f"output: {output}  (manifest: {output}/_manifest.json)")

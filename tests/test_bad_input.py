@@ -19,10 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from rich.console import Console
 
 from curation.config import InputConfig
 from curation.errors import InputFileError
 from curation.io.readers import discover, read_file
+from curation.summary import print_summary
 from tests.conftest import manifest, write_jsonl, write_pipeline
 
 
@@ -352,7 +354,8 @@ def test_empty_jsonl_is_zero_documents(curate, tmp_path):
     kept, rejected, m = check_accounting(out)
     assert kept == rejected == []
     assert m["counts"]["input"] == m["counts"]["bytes_in"] == 0
-    assert m["inputs"] == {"files": 1, "bytes": 0, "skipped_files": []}
+    assert m["inputs"] == {"files": 1, "bytes": 0, "skipped_files": [],
+                           "empty_files": [f"file://{tmp_path}/empty.jsonl"]}
 
 
 def test_empty_and_blank_files_beside_a_good_one(curate, tmp_path):
@@ -366,6 +369,13 @@ def test_empty_and_blank_files_beside_a_good_one(curate, tmp_path):
     kept, _, m = check_accounting(out)
     assert [(r["id"], r["text"]) for r in kept] == [("d.jsonl:1", "only one")]
     assert m["inputs"]["files"] == 4
+    folder = tmp_path / "in"
+    assert m["inputs"]["empty_files"] == [f"file://{folder}/{name}"
+                                          for name in ("a.jsonl", "b.jsonl", "c.jsonl.gz")]
+    console = Console(width=300, record=True)
+    print_summary(m, str(out), 1.0, console)
+    assert (f"note: 3 input file(s) held no records: {folder}/a.jsonl, {folder}/b.jsonl, "
+            f"{folder}/c.jsonl.gz") in console.export_text()
 
 
 def test_strict_makes_the_first_bad_record_fatal(curate, tmp_path, capsys):
