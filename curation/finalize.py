@@ -9,6 +9,7 @@ manifest is written last and is what marks the output complete.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import platform
 import shutil
@@ -68,9 +69,12 @@ def _unit(result: UnitResult) -> int:
     return result.unit
 
 
-def publish_outputs(pipeline: Pipeline, work: WorkDir, plan: list[dict[str, Any]]) -> None:
-    """Rename or merge each planned shard; those already in place are skipped (resume)."""
-    folders = set()
+def publish_outputs(pipeline: Pipeline, work: WorkDir, plan: list[dict[str, Any]],
+                    workers: int = 1) -> None:
+    """Rename or merge each planned shard; those already in place are skipped (resume).
+    Merges recompress, so they run in a pool of `workers` processes: with many small
+    inputs they are most of finalize's time."""
+    folders, merges = set(), []
     for item in plan:
         dest = work.output / item["dest"]
         sources = [Path(s["path"]) for s in item["sources"]]
@@ -78,25 +82,33 @@ def publish_outputs(pipeline: Pipeline, work: WorkDir, plan: list[dict[str, Any]
         if dest.exists():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if len(sources) == 1:
+        if len(sources) == 1 and not _provisional(item):
             os.replace(sources[0], dest)
-        else:
+        else:  # several files, or one written as lz4 for a merge that did not happen
             schema = (pipeline.rejected_schema if item["split"] == "rejected"
                       else pipeline.schema)
-            merge_shards(sources, dest, schema, pipeline.config.output)
+            merges.append((sources, dest, schema, pipeline.config.output))
+    workers = min(workers, len(merges))
+    if workers > 1:
+        with mp.get_context("fork").Pool(workers) as pool:
+            pool.starmap(merge_shards, merges, chunksize=1)
+    else:
+        for merge in merges:
+            merge_shards(*merge)
     for folder in folders:
         fsync_dir(folder)
 
 
 def finalize(pipeline: Pipeline, work: WorkDir, results: list[list[UnitResult]],
-             counts: list[StepCounts], inputs: dict[str, Any]) -> dict[str, Any]:
+             counts: list[StepCounts], inputs: dict[str, Any], workers: int = 1
+             ) -> dict[str, Any]:
     """Publish the output and its manifest; remove the work directory."""
     if work.finalize_plan.exists():
         plan = json.loads(work.finalize_plan.read_text())
     else:
         plan = plan_outputs(pipeline, results)
         write_json_atomic(work.finalize_plan, plan)
-    publish_outputs(pipeline, work, plan)
+    publish_outputs(pipeline, work, plan, workers)
     manifest = build_manifest(pipeline, _describe(work.output, plan), counts, inputs)
     for position, step in enumerate(manifest["steps"]):
         reduce_dir = work.reduce_dir(position)
@@ -110,12 +122,16 @@ def finalize(pipeline: Pipeline, work: WorkDir, results: list[list[UnitResult]],
     return manifest
 
 
+def _provisional(item: dict[str, Any]) -> bool:
+    return any(source.get("provisional") for source in item["sources"])
+
+
 def _describe(output: Path, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Manifest entries; a merged shard is measured from the file, a renamed one was already."""
     files = []
     for item in plan:
         sources = item["sources"]
-        if len(sources) == 1:
+        if len(sources) == 1 and not _provisional(item):
             size, digest = sources[0]["bytes"], sources[0]["sha256"]
         else:
             path = output / item["dest"]

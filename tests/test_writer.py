@@ -26,7 +26,7 @@ import yaml
 from curation.config import OutputConfig
 from curation.io.shards import ShardWriter, build_schema
 from curation.launcher import main
-from tests.conftest import manifest, write_jsonl
+from tests.conftest import manifest, write_jsonl, write_pipeline
 
 SCHEMA = build_schema([], {"n": pa.int64()})
 CLI = [sys.executable, "-m", "curation.launcher", "curate"]
@@ -122,11 +122,36 @@ def test_zstd_and_sha256_in_shard_info(tmp_path):
         assert shard.sha256 == sha256(shard.path)
         assert shard.bytes == shard.path.stat().st_size
         assert shard.rows == pq.ParquetFile(shard.path).metadata.num_rows == 100
-        meta = pq.ParquetFile(shard.path).metadata
-        codecs = {meta.row_group(g).column(c).compression
-                  for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
-        assert codecs == {"ZSTD"}
+        assert codecs_of(shard.path) == {"ZSTD"}
         assert pq.read_schema(shard.path).equals(SCHEMA)
+
+
+def codecs_of(path: Path) -> set[str]:
+    meta = pq.ParquetFile(path).metadata
+    return {meta.row_group(g).column(c).compression
+            for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+
+
+def test_a_small_output_is_provisional_lz4_until_finalize(tmp_path):
+    """Under merge_below_bytes and never flushed: lz4, since finalize recompresses it."""
+    (small,) = write_all(tmp_path / "a", rows_of(50))
+    assert small.provisional and codecs_of(small.path) == {"LZ4"}
+    (final,) = write_all(tmp_path / "b", rows_of(50), merge_below_bytes=0)
+    assert not final.provisional and codecs_of(final.path) == {"ZSTD"}
+
+
+def test_a_lone_small_output_is_recompressed_to_zstd(tmp_path, curate):
+    """One small input file: nothing to merge it with, so finalize rewrites it as zstd
+    (a rename would publish lz4); the manifest describes the rewritten file."""
+    write_jsonl(tmp_path / "in.jsonl", [{"text": f"document number {i}"} for i in range(40)])
+    pipeline = write_pipeline(tmp_path / "p.yaml", str(tmp_path / "in.jsonl"),
+                              tmp_path / "out", ["length"])
+    assert curate(pipeline) == 0
+    (entry,) = manifest(tmp_path / "out")["files"]
+    path = tmp_path / "out" / entry["path"]
+    assert codecs_of(path) == {"ZSTD"}
+    assert (entry["sha256"], entry["bytes"], entry["rows"]) == (
+        sha256(path), path.stat().st_size, 40)
 
 
 def test_no_rows_no_file(tmp_path):

@@ -23,6 +23,7 @@ from curation.io.atomic import fsync_file, publish, temp_path
 
 BASE_FIELDS = [pa.field("id", pa.string()), pa.field("text", pa.string()),
                pa.field("source", pa.string())]
+LZ4 = {"compression": "lz4"}
 REJECT_FIELDS = [pa.field("reason", pa.string()), pa.field("duplicate_of", pa.string()),
                  pa.field("raw", pa.binary())]
 
@@ -57,6 +58,7 @@ class ShardInfo:
     bytes: int
     sha256: str
     text_bytes: int
+    provisional: bool = False  # lz4, written only to be merged (recompressed) at finalize
 
 
 class ShardWriter:
@@ -66,8 +68,10 @@ class ShardWriter:
                  temporary: bool = False):
         self.directory, self.prefix, self.schema, self.cfg = directory, prefix, schema, cfg
         # Files that only feed the next stage: lz4 costs under half of zstd's CPU time.
-        self.compression = {"compression": "lz4"} if temporary else {
+        self.compression = LZ4 if temporary else {
             "compression": "zstd", "compression_level": cfg.compression_level}
+        # An output small enough for finalize to merge is recompressed there anyway.
+        self._provisional_below = 0 if temporary else cfg.merge_below_bytes
         self.finished: list[ShardInfo] = []
         self._writer: pq.ParquetWriter | None = None
         self._rows: list[dict[str, Any]] = []
@@ -85,17 +89,22 @@ class ShardWriter:
 
     def close(self) -> list[ShardInfo]:
         """Flush and close; returns every shard written, in order."""
+        if not self.finished and self._writer is None and \
+                self._group_bytes < self._provisional_below:
+            self._flush_group(LZ4)
+            self._close_shard(provisional=True)
         self._flush_group()
         self._close_shard()
         return self.finished
 
-    def _flush_group(self) -> None:
+    def _flush_group(self, compression: dict[str, Any] | None = None) -> None:
         if not self._rows:
             return
         table = pa.Table.from_pylist(self._rows, schema=self.schema)
         if self._writer is None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self._path(), self.schema, **self.compression)
+            self._writer = pq.ParquetWriter(self._path(), self.schema,
+                                            **(compression or self.compression))
         self._writer.write_table(table, row_group_size=len(self._rows))
         self._shard_bytes += self._group_bytes
         self._shard_rows += len(self._rows)
@@ -103,14 +112,14 @@ class ShardWriter:
         if self._shard_bytes >= self.cfg.shard_max_bytes:
             self._close_shard()
 
-    def _close_shard(self) -> None:
+    def _close_shard(self, provisional: bool = False) -> None:
         if self._writer is None:
             return
         self._writer.close()
         path = self._path()
         fsync_file(path)
         self.finished.append(ShardInfo(path, self._shard_rows, path.stat().st_size,
-                                       sha256_of(path), self._shard_bytes))
+                                       sha256_of(path), self._shard_bytes, provisional))
         self._writer, self._shard_bytes, self._shard_rows = None, 0, 0
 
     def _path(self) -> Path:
