@@ -5,7 +5,9 @@ Builds a Parquet corpus from the public-domain books in shared/data/clean_gutenb
 (paragraphs grouped into ~4,000-character documents), trains a byte-level BPE tokenizer on
 it, then on the same text times, in one process and one run:
 
-- `tokenizer.encode_batch` (and `encode_batch_fast`) over every document: the baseline;
+- `tokenizer.encode_batch` (and `encode_batch_fast`) over every document: the baseline, on
+  all cores (the tokenizer's own threads) and on one (`TOKENIZERS_PARALLELISM=false`, as in
+  a DataLoader worker, which tokenizes on one thread);
 - `TrainLoader` (block 256, batch 16, shuffled, default settings) with 0, 1 and 2 DataLoader
   workers, delivering as many target tokens as the corpus has, after a startup (opening
   files, forking workers, each stream tokenizing its first shuffle block) shown apart;
@@ -112,10 +114,21 @@ def trainer_tokens_per_s(vocab: int, steps: int = 3) -> float:
     return BATCH * BLOCK / best
 
 
-def encode_tokens_per_s(encode: Callable[[list[str]], list], texts: list[str]) -> float:
-    start = time.perf_counter()
-    tokens = sum(len(e.ids) for e in encode(texts))
-    return tokens / (time.perf_counter() - start)
+def encode_tokens_per_s(encode: Callable[[list[str]], list], texts: list[str],
+                        threads: bool = True) -> float:
+    """`threads=False` turns the tokenizer's thread pool off for this call."""
+    old = os.environ.get("TOKENIZERS_PARALLELISM")
+    if not threads:
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    try:
+        start = time.perf_counter()
+        tokens = sum(len(e.ids) for e in encode(texts))
+        return tokens / (time.perf_counter() - start)
+    finally:
+        if old is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = old
 
 
 def loader_tokens_per_s(corpus: Path, tokenizer, workers: int, tokens: int) -> tuple[float, float]:
@@ -154,7 +167,9 @@ def main() -> None:
         cases: dict[str, Callable[[], tuple[float, float]]] = {
             "encode_batch": lambda: (encode_tokens_per_s(tokenizer.encode_batch, texts), 0.0),
             "encode_batch_fast": lambda: (
-                encode_tokens_per_s(tokenizer.encode_batch_fast, texts), 0.0)}
+                encode_tokens_per_s(tokenizer.encode_batch_fast, texts), 0.0),
+            "encode_batch, 1 thread": lambda: (
+                encode_tokens_per_s(tokenizer.encode_batch, texts, threads=False), 0.0)}
         for workers in (0, 1, 2):
             cases[f"loader, {workers} workers"] = (
                 lambda w=workers: loader_tokens_per_s(corpus, tokenizer, w, tokens))
@@ -167,11 +182,14 @@ def main() -> None:
                 if name not in best or rate > best[name][0]:
                     best[name] = (rate, startup)
         base, trainer = best["encode_batch"][0], best["trainer fwd+bwd+AdamW"][0]
-        print(f"\n{'case':<24}{'tokens/s':>11}{'startup s':>11}{'vs encode_batch':>17}"
-              f"{'vs trainer':>12}   (load {os.getloadavg()[0]:.1f})")
+        single = best["encode_batch, 1 thread"][0]
+        print(f"\n{'case':<24}{'tokens/s':>11}{'startup s':>11}{'vs all cores':>14}"
+              f"{'vs 1 thread':>13}{'vs trainer':>12}   (load {os.getloadavg()[0]:.1f})")
         for name, (rate, startup) in best.items():
-            print(f"{name:<24}{rate:>11,.0f}{startup:>11.2f}{rate / base:>16.0%}"
-                  f"{rate / trainer:>11.1f}x")
+            print(f"{name:<24}{rate:>11,.0f}{startup:>11.2f}{rate / base:>13.0%}"
+                  f"{rate / single:>13.0%}{rate / trainer:>11.1f}x")
+        print("vs all cores: against encode_batch with the tokenizer's threads; vs 1 thread: "
+              "against it on one thread, what one DataLoader worker has")
 
 
 if __name__ == "__main__":
