@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from curation.config import OutputConfig
-from curation.io.shards import ShardWriter, build_schema
+from curation.io.shards import BATCH_ROWS, ShardWriter, build_schema
 from curation.launcher import main
 from tests.conftest import manifest, write_jsonl, write_pipeline
 
@@ -71,6 +71,22 @@ def test_row_groups_capped_at_row_group_rows(tmp_path):
     assert [s.path.name for s in shards] == ["kept-00000.parquet"]
     assert groups(shards[0].path) == [10, 10, 5]
     assert pq.read_table(shards[0].path).to_pylist() == rows
+
+
+def test_rows_become_arrow_batches_while_a_row_group_fills(tmp_path):
+    """A row group of 20,000 rows is built from batches of at most BATCH_ROWS Python rows
+    (a row group of dicts took ~3x its text in memory); groups and order are unchanged."""
+    rows = rows_of(26_000, size=12)
+    writer = ShardWriter(tmp_path, "kept", SCHEMA,
+                         OutputConfig(path=str(tmp_path), row_group_rows=20_000))
+    held = 0
+    for row in rows:
+        writer.write(row, 12)
+        held = max(held, len(writer._rows))
+    assert held == BATCH_ROWS - 1
+    (shard,) = writer.close()
+    assert groups(shard.path) == [20_000, 6_000]
+    assert pq.read_table(shard.path).to_pylist() == rows
 
 
 def test_row_groups_capped_at_row_group_bytes(tmp_path):

@@ -24,6 +24,7 @@ from curation.io.atomic import fsync_file, publish, temp_path
 BASE_FIELDS = [pa.field("id", pa.string()), pa.field("text", pa.string()),
                pa.field("source", pa.string())]
 LZ4 = {"compression": "lz4"}
+BATCH_ROWS, BATCH_BYTES = 8192, 8 << 20  # rows held as Python objects before Arrow
 REJECT_FIELDS = [pa.field("reason", pa.string()), pa.field("duplicate_of", pa.string()),
                  pa.field("raw", pa.binary())]
 
@@ -74,18 +75,31 @@ class ShardWriter:
         self._provisional_below = 0 if temporary else cfg.merge_below_bytes
         self.finished: list[ShardInfo] = []
         self._writer: pq.ParquetWriter | None = None
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[dict[str, Any]] = []  # not yet converted to Arrow
+        self._rows_bytes = 0
+        self._batches: list[pa.RecordBatch] = []  # the open row group, already Arrow
+        self._group_rows = 0
         self._group_bytes = 0
         self._shard_bytes = 0
         self._shard_rows = 0
 
     def write(self, row: dict[str, Any], text_bytes: int) -> None:
         self._rows.append(row)
+        self._rows_bytes += text_bytes
+        self._group_rows += 1
         self._group_bytes += text_bytes
-        if len(self._rows) >= self.cfg.row_group_rows or \
+        if len(self._rows) >= BATCH_ROWS or self._rows_bytes >= BATCH_BYTES:
+            self._convert()
+        if self._group_rows >= self.cfg.row_group_rows or \
                 self._group_bytes >= self.cfg.row_group_bytes or \
                 self._shard_bytes + self._group_bytes >= self.cfg.shard_max_bytes:
             self._flush_group()
+
+    def _convert(self) -> None:
+        """Python rows to an Arrow batch: a row group of dicts would take ~3x its text."""
+        if self._rows:
+            self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+            self._rows, self._rows_bytes = [], 0
 
     def close(self) -> list[ShardInfo]:
         """Flush and close; returns every shard written, in order."""
@@ -98,17 +112,18 @@ class ShardWriter:
         return self.finished
 
     def _flush_group(self, compression: dict[str, Any] | None = None) -> None:
-        if not self._rows:
+        self._convert()
+        if not self._batches:
             return
-        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        table = pa.Table.from_batches(self._batches, schema=self.schema)
         if self._writer is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(self._path(), self.schema,
                                             **(compression or self.compression))
-        self._writer.write_table(table, row_group_size=len(self._rows))
+        self._writer.write_table(table, row_group_size=table.num_rows)
         self._shard_bytes += self._group_bytes
-        self._shard_rows += len(self._rows)
-        self._rows, self._group_bytes = [], 0
+        self._shard_rows += table.num_rows
+        self._batches, self._group_rows, self._group_bytes = [], 0, 0
         if self._shard_bytes >= self.cfg.shard_max_bytes:
             self._close_shard()
 
