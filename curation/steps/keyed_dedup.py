@@ -55,14 +55,13 @@ class KeyedDedup(GlobalStep):
         in_group = np.nonzero(counts[inverse] > 1)[0]
         head = first[inverse[in_group]]
         head_ids = lookup_ids(unit[head], row[head], unit_dirs)
-        for u in np.unique(unit[in_group]):
-            mine = unit[in_group] == u
-            is_head = head[mine] == in_group[mine]
+        rows, is_head, copies = row[in_group], head == in_group, counts[inverse[in_group]]
+        for u, mine in by_value(unit[in_group]):
             table = pa.table({
-                "row": row[in_group][mine],
-                "rule": np.where(is_head, None, self.rule),
-                "duplicate_of": np.where(is_head, None, head_ids[mine]),
-                "copies": counts[inverse[in_group[mine]]],
+                "row": rows[mine],
+                "rule": np.where(is_head[mine], None, self.rule),
+                "duplicate_of": np.where(is_head[mine], None, head_ids[mine]),
+                "copies": copies[mine],
             }, schema=_DECISION_SCHEMA)
             write_parquet_atomic(table, out_dir / f"u{int(u):05d}.parquet")
 
@@ -78,12 +77,23 @@ class KeyedDedup(GlobalStep):
 def lookup_ids(units: np.ndarray, rows: np.ndarray, unit_dirs: dict[int, Path]) -> np.ndarray:
     """The ids at (unit, row) positions, reading only the id column of the units needed."""
     out = np.empty(len(units), dtype=object)
-    for u in np.unique(units):
+    for u, mine in by_value(units):
         tables = [pq.read_table(path, columns=["id"]) for path in kept_files(unit_dirs[int(u)])]
         ids = pa.concat_tables(tables).column("id")
-        mine = units == u
         out[mine] = ids.take(pa.array(rows[mine])).to_pylist()
     return out
+
+
+def by_value(values: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(value, positions in increasing order) per distinct value, in one sort: a mask per
+    value would cost units x duplicates, which is slow with thousands of input files."""
+    if not len(values):
+        return []
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = [*starts[1:], len(values)]
+    return [(ordered[a], order[a:b]) for a, b in zip(starts, ends, strict=True)]
 
 
 class UniqueIds(KeyedDedup):
