@@ -98,8 +98,9 @@ def run_pipeline(pipeline: Pipeline, options: RunOptions) -> RunResult:
     inputs = {"files": len(files), "bytes": sum(f.size for f in files),
               "skipped_files": [{"path": files[u].url, "error": e} for u, e in failed.items()],
               "empty_files": _empty_files(results[0] if results else [], files)}
-    manifest = finalize(pipeline, work, results, counts, inputs,
-                        _worker_count(workers, len(files)))
+    with RunProgress(backend.counter, options.quiet) as progress:
+        manifest = finalize(pipeline, work, results, counts, inputs,
+                            _worker_count(workers, len(files)), progress)
     return RunResult(manifest, counts, list(failed.values()))
 
 

@@ -8,6 +8,7 @@ manifest is written last and is what marks the output complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -23,6 +24,7 @@ from curation.counters import StepCounts
 from curation.io.atomic import fsync_dir, write_json_atomic
 from curation.io.shards import merge_shards, sha256_of
 from curation.pipeline import Pipeline
+from curation.progress import RunProgress
 from curation.unit_task import UnitResult
 from curation.workdir import WorkDir
 
@@ -70,10 +72,10 @@ def _unit(result: UnitResult) -> int:
 
 
 def publish_outputs(pipeline: Pipeline, work: WorkDir, plan: list[dict[str, Any]],
-                    workers: int = 1) -> None:
+                    workers: int = 1, progress: RunProgress | None = None) -> None:
     """Rename or merge each planned shard; those already in place are skipped (resume).
-    Merges recompress, so they run in a pool of `workers` processes: with many small
-    inputs they are most of finalize's time."""
+    Merges recompress, so they run in a pool of `workers` processes and show progress: with
+    many small inputs they are most of finalize's time."""
     folders, merges = set(), []
     for item in plan:
         dest = work.output / item["dest"]
@@ -87,28 +89,39 @@ def publish_outputs(pipeline: Pipeline, work: WorkDir, plan: list[dict[str, Any]
         else:  # several files, or one written as lz4 for a merge that did not happen
             schema = (pipeline.rejected_schema if item["split"] == "rejected"
                       else pipeline.schema)
-            merges.append((sources, dest, schema, pipeline.config.output))
+            merges.append(((sources, dest, schema, pipeline.config.output),
+                           sum(s["rows"] for s in item["sources"]),
+                           sum(s["text_bytes"] for s in item["sources"])))
+    if progress is not None and merges:
+        progress.start_stage("finalize", len(merges), sum(m[2] for m in merges))
     workers = min(workers, len(merges))
-    if workers > 1:
-        with mp.get_context("fork").Pool(workers) as pool:
-            pool.starmap(merge_shards, merges, chunksize=1)
-    else:
-        for merge in merges:
-            merge_shards(*merge)
+    with mp.get_context("fork").Pool(workers) if workers > 1 else \
+            contextlib.nullcontext() as pool:
+        for rows, text_bytes in (pool.imap_unordered(_merge, merges) if pool
+                                 else map(_merge, merges)):
+            if progress is not None:
+                progress.add_docs(rows)
+                progress.unit_done(text_bytes)
     for folder in folders:
         fsync_dir(folder)
 
 
+def _merge(merge: tuple[tuple, int, int]) -> tuple[int, int]:
+    """Runs in a pool worker; returns what the progress display counts."""
+    merge_shards(*merge[0])
+    return merge[1], merge[2]
+
+
 def finalize(pipeline: Pipeline, work: WorkDir, results: list[list[UnitResult]],
-             counts: list[StepCounts], inputs: dict[str, Any], workers: int = 1
-             ) -> dict[str, Any]:
+             counts: list[StepCounts], inputs: dict[str, Any], workers: int = 1,
+             progress: RunProgress | None = None) -> dict[str, Any]:
     """Publish the output and its manifest; remove the work directory."""
     if work.finalize_plan.exists():
         plan = json.loads(work.finalize_plan.read_text())
     else:
         plan = plan_outputs(pipeline, results)
         write_json_atomic(work.finalize_plan, plan)
-    publish_outputs(pipeline, work, plan, workers)
+    publish_outputs(pipeline, work, plan, workers, progress)
     manifest = build_manifest(pipeline, _describe(work.output, plan), counts, inputs)
     for position, step in enumerate(manifest["steps"]):
         reduce_dir = work.reduce_dir(position)

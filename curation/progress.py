@@ -54,6 +54,11 @@ class RunProgress:
             self.task = self.bar.add_task(label, total=self.total_bytes, files=f"0/{units}",
                                           docs=0, rate=0.0)
 
+    def add_docs(self, count: int) -> None:
+        """For work the driver counts itself (finalize's merges)."""
+        with self.counter.get_lock():
+            self.counter.value += count
+
     def unit_done(self, size: int) -> None:
         self.done += 1
         self.done_bytes += size

@@ -170,6 +170,20 @@ def test_a_lone_small_output_is_recompressed_to_zstd(tmp_path, curate):
         sha256(path), path.stat().st_size, 40)
 
 
+def test_finalize_merges_show_progress(tmp_path, capsys):
+    """Merging is the slow part of finalize: in logs it gets its own progress line."""
+    for f in range(3):
+        write_jsonl(tmp_path / "in" / f"p{f}.jsonl",
+                    [{"text": f"file {f} document {i}"} for i in range(40)])
+    pipeline = write_pipeline(tmp_path / "p.yaml", str(tmp_path / "in"), tmp_path / "out",
+                              ["length"])
+    assert main(["curate", str(pipeline), "--workers", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "finalize: 1/1 files, 120 docs" in err
+    (entry,) = manifest(tmp_path / "out")["files"]
+    assert entry["rows"] == 120 and codecs_of(tmp_path / "out" / entry["path"]) == {"ZSTD"}
+
+
 def test_no_rows_no_file(tmp_path):
     assert write_all(tmp_path, []) == []
     assert list(tmp_path.iterdir()) == []
