@@ -27,6 +27,7 @@ from curation.config import OutputConfig
 from curation.io.shards import BATCH_ROWS, ShardWriter, build_schema
 from curation.launcher import main
 from tests.conftest import manifest, write_jsonl, write_pipeline
+from tests.test_resume import group_alive
 
 SCHEMA = build_schema([], {"n": pa.int64()})
 CLI = [sys.executable, "-m", "curation.launcher", "curate"]
@@ -354,18 +355,6 @@ def check_parts_readable(out: Path, seen: dict[Path, str]) -> None:
         assert table.num_rows > 0, path
         digest = hashlib.sha256(data).hexdigest()
         assert seen.setdefault(path, digest) == digest, f"{path} changed after publication"
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of the group still runs (zombies do not count)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
-    return False
 
 
 def slow_motion_kill(proc: subprocess.Popen, out: Path, seen: dict[Path, str]) -> int:
