@@ -400,6 +400,7 @@ def test_run_report_funnel_examples_and_no_pii(tmp_path, curate):
     records += [{"text": f"short {PLANTED[i % 2]}", "source": "web"} for i in range(4)]
     records.append({"text": "", "source": "web"})
     write_jsonl(tmp_path / "in" / "a.jsonl", records)
+    (tmp_path / "in" / "b.jsonl").write_bytes(b"")
     out = tmp_path / "out"
     pipeline = write_pipeline(tmp_path / "p.yaml", str(tmp_path / "in" / "*.jsonl"), out,
                               steps=[{"length": {"min_words": 10}}, {"exact_dedup": {}}])
@@ -432,6 +433,10 @@ def test_run_report_funnel_examples_and_no_pii(tmp_path, curate):
     assert run["examples"]["exact_dedup:duplicate"][0]["duplicate_of"]
     names = [s["name"] for s in run["steps"]]
     assert names == ["read", "length", "exact_dedup"]
+    empty = f"file://{tmp_path}/in/b.jsonl"
+    assert run["inputs"] == {"files": 2, "bytes": (tmp_path / "in" / "a.jsonl").stat().st_size,
+                             "skipped": [], "empty": [empty]}
+    assert "Input: 2 files" in page and f"1 input file(s) held no records: {empty}" in page
     assert '<svg class="chart funnel"' in page and "Near duplicates: exact_dedup" in page
     assert "Clusters by size" in page
 

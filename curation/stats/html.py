@@ -288,6 +288,23 @@ def render_run(stats: dict[str, Any], run: dict[str, Any]) -> str:
     return page(f"Curation report: {run.get('pipeline') or run['output']}", subtitle, body)
 
 
+def _input_notes(inputs: dict[str, Any], shown: int = 10) -> list[str]:
+    """The input files, and those that gave nothing: skipped (unreadable) or empty."""
+    if not inputs.get("files"):
+        return []
+    out = [f'<p>Input: {inputs["files"]:,} files, {_size(inputs.get("bytes") or 0)} on '
+           "disk.</p>"]
+    for key, title, css in (("skipped", "skipped (unreadable, --skip-bad-files)", "bad"),
+                            ("empty", "held no records", "muted")):
+        items = inputs.get(key) or []
+        if items:
+            names = [escape(i["error"] if isinstance(i, dict) else i) for i in items[:shown]]
+            more = f" and {len(items) - shown:,} more" if len(items) > shown else ""
+            out.append(f'<p class="{css}">{len(items):,} input file(s) {title}: '
+                       f'{"; ".join(names)}{more}</p>')
+    return out
+
+
 def run_sections(run: dict[str, Any]) -> list[str]:
     counts = run["counts"]
     ok = counts["input"] == counts["kept"] + counts["rejected"]
@@ -296,7 +313,7 @@ def run_sections(run: dict[str, Any]) -> list[str]:
            f'<p>Documents: input <b>{counts["input"]:,}</b> = kept <b>{counts["kept"]:,}</b> '
            f'+ rejected <b>{counts["rejected"]:,}</b> {verdict}. Bytes: '
            f'{_size(counts.get("bytes_in", 0))} read, {_size(counts.get("bytes_kept", 0))} '
-           f"kept.</p>"]
+           f"kept.</p>", *_input_notes(run.get("inputs") or {})]
     steps = run["steps"]
     out.append(_card(charts.funnel("Documents through the pipeline", steps,
                                    value_format=lambda v: f"{v:,}"),

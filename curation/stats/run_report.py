@@ -2,8 +2,9 @@
 
 `stats.json` is the corpus statistics of the kept documents (see docs/stats.md) with one
 more key, `run`: the funnel per step (documents and bytes in and out, reasons, time,
-throughput), the accounting line, a few scrubbed example documents per rejection reason
-(read from `rejected/`) and the dedup steps' reports from the manifest.
+throughput), the accounting line, the input files (and which were skipped or empty), a
+few scrubbed example documents per rejection reason (read from `rejected/`) and the dedup
+steps' reports from the manifest.
 """
 
 from __future__ import annotations
@@ -52,8 +53,13 @@ def run_section(output_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                 if f.get("split") == "rejected"]
     dedup = [{"name": s["name"], "report": _scrub_report(s["report"])}
              for s in manifest["steps"] if isinstance(s.get("report"), dict)]
+    inputs = manifest.get("inputs", {})
     return {"output": str(output_dir), "pipeline": manifest.get("pipeline", {}).get("name"),
             "counts": manifest["counts"], "steps": steps,
+            "inputs": {"files": inputs.get("files"), "bytes": inputs.get("bytes"),
+                       "skipped": [{"path": scrub(s["path"]), "error": scrub(s["error"])}
+                                   for s in inputs.get("skipped_files", [])],
+                       "empty": [scrub(path) for path in inputs.get("empty_files", [])]},
             "examples": rejected_examples(rejected, reasons), "dedup": dedup}
 
 
