@@ -50,10 +50,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curation.config import validate
-from curation.executor import RunOptions, run_pipeline
-from curation.hashing import normalize
-from curation.pipeline import Pipeline
+from curation.core.config import validate
+from curation.core.pipeline import Pipeline
+from curation.run.orchestrate import RunOptions, run_pipeline
+from gristmill.hashing import normalize
 
 CLOUGH = Path("/work/shared/data/neardup_clough_plagiarism")
 BOOKS = Path("/work/shared/data/clean_gutenberg_en")

@@ -7,7 +7,7 @@ JSONL files of at most 62,500 documents. 10% of the documents are copies of an e
 one with one or two words substituted, 2% exact copies. The pipeline is just
 `minhash_dedup: {}` (defaults), run by the real command in a subprocess with 2 workers:
 
-    python -m curation.launcher curate pipeline.yaml --workers 2 --quiet
+    python -m gristmill.launcher curate pipeline.yaml --workers 2 --quiet
 
 A monitor thread polls the run's `_work/` directory every 50 ms to see which stage it is in
 (map: signatures; reduce: banding + clustering in the driver; apply: decisions + writing;
@@ -160,7 +160,7 @@ def run_size(root: Path, docs: int) -> dict:
     (root / "pipeline.yaml").write_text(PIPELINE)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen([sys.executable, "-m", "curation.launcher", "curate",
+    proc = subprocess.Popen([sys.executable, "-m", "gristmill.launcher", "curate",
                              "pipeline.yaml", "--workers", "2", "--quiet"], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     monitor = Monitor(proc, root / "out")

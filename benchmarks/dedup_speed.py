@@ -2,9 +2,9 @@
 """MinHash signature throughput: gristmill against plain datasketch and plain numpy.
 
 Every variant turns the same raw texts into 112-value signatures over the same shingles
-(5-word n-grams of `curation.hashing.normalize`d words; datasketch's affine32 scheme):
+(5-word n-grams of `gristmill.hashing.normalize`d words; datasketch's affine32 scheme):
 
-  gristmill            curation.minhash.shingle_hashes + signatures, in batches of
+  gristmill            curation.dedup.minhash.shingle_hashes + signatures, in batches of
                        minhash_dedup.BATCH_DOCS documents (what the step's map side runs)
   datasketch (sha1)    per document: shingles as bytes, MinHash(112).update_batch(shingles)
   datasketch (xxh32)   the same with hashfunc=xxhash.xxh32_intdigest
@@ -17,7 +17,7 @@ Throughput is documents per CPU second of this single-threaded process (time.pro
 so it is per core and less sensitive to other jobs on the machine than wall time; the
 variants run interleaved, `--repeat` times each, and the median is reported with its ratio
 to gristmill. Before timing, gristmill's signatures are checked against
-datasketch.MinHash(hashfunc=curation.minhash.shingle_hash32) on the first documents.
+datasketch.MinHash(hashfunc=curation.dedup.minhash.shingle_hash32) on the first documents.
 
     .venv/bin/python benchmarks/dedup_speed.py [--docs 1500] [--repeat 5] [--profile]
 """
@@ -36,9 +36,9 @@ import datasketch
 import numpy as np
 import xxhash
 
-from curation import minhash
-from curation.hashing import normalize
+from curation.dedup import minhash
 from curation.steps.minhash_dedup import BATCH_DOCS
+from gristmill.hashing import normalize
 
 BOOKS = Path("/work/shared/data/clean_gutenberg_en")
 NUM_PERM, SEED, NGRAM = 112, 1, 5

@@ -29,9 +29,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.config import validate
-from curation.executor import RunOptions, run_pipeline
-from curation.pipeline import Pipeline
+from curation.core.config import validate
+from curation.core.pipeline import Pipeline
+from curation.run.orchestrate import RunOptions, run_pipeline
 
 WORDS = """
 the of and to a in that is was he for it with as his on be at by i this had not are but from or

@@ -129,11 +129,11 @@ def worker_datatrove(docs_path: str, mode: str) -> dict:
 
 def worker_gristmill(docs_path: str, mode: str) -> dict:
     sys.path.insert(0, str(REPO))
-    from curation.analysis import split_words
-    from curation.document import Document
+    from curation.core.document import Document
     from curation.steps.c4 import C4
     from curation.steps.fineweb import FineWeb
     from curation.steps.gopher import GopherQuality, GopherRepetition
+    from curation.text.analysis import split_words
 
     docs = _read(docs_path)
     repetition, quality = GopherRepetition(), GopherQuality()

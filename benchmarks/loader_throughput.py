@@ -33,9 +33,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.corpus import find_splits, iter_texts
-from training.loader import DataConfig, TrainLoader
-from training.tokenizer_train import train_bpe
+from training.data.corpus import find_splits, iter_texts
+from training.data.loader import DataConfig, TrainLoader
+from training.tokenizer.train import train_bpe
 
 BOOKS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clean_gutenberg_en"
 BLOCK, BATCH = 256, 16

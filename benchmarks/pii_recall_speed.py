@@ -37,7 +37,7 @@ os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curation.document import Document
+from curation.core.document import Document
 from curation.pii.engine import PiiAnalyzer, Span, resolve
 from curation.steps.pii import Pii
 

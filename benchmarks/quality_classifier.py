@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curation.document import Document  # noqa: E402
+from curation.core.document import Document  # noqa: E402
 from curation.quality.features import FeatureConfig  # noqa: E402
 from curation.quality.make_default import (  # noqa: E402
     SEED,

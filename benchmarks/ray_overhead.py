@@ -53,7 +53,7 @@ steps:
 def timed_run(work: Path, extra: list[str]) -> tuple[float, dict[str, str]]:
     """Wall seconds of one `gristmill curate` and the sha256 of each output shard."""
     shutil.rmtree(work / "out", ignore_errors=True)
-    argv = [sys.executable, "-m", "curation.launcher", "curate", "p.yaml", "--quiet", *extra]
+    argv = [sys.executable, "-m", "gristmill.launcher", "curate", "p.yaml", "--quiet", *extra]
     start = time.perf_counter()
     subprocess.run(argv, cwd=work, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start

@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curation.document import Document  # noqa: E402
+from curation.core.document import Document  # noqa: E402
 from curation.quality.metrics import roc_auc  # noqa: E402
 from curation.steps.toxicity import Toxicity, profanity_model  # noqa: E402
 

@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 import torch
 
 from training.config import load_config
-from training.corpus import find_splits
-from training.token_cache import build_cache
-from training.tokenizer_train import train_bpe
+from training.data.corpus import find_splits
+from training.data.token_cache import build_cache
+from training.tokenizer.train import train_bpe
 from training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -57,7 +57,7 @@ def write_pipeline(path: Path, inputs: list[str] | str, out_dir: Path,
 @pytest.fixture
 def curate() -> Callable[..., int]:
     """Run `gristmill curate` in-process with the given arguments; returns the exit code."""
-    from curation.launcher import main
+    from gristmill.launcher import main
 
     def run(*args: str) -> int:
         return main(["curate", "--quiet", *map(str, args)])

@@ -21,10 +21,10 @@ import pytest
 import zstandard
 from rich.console import Console
 
-from curation.config import InputConfig
-from curation.errors import InputFileError
+from curation.cli.summary import print_summary
+from curation.core.config import InputConfig
+from curation.core.errors import InputFileError
 from curation.io.readers import discover, read_file
-from curation.summary import print_summary
 from tests.conftest import manifest, write_jsonl, write_pipeline
 
 

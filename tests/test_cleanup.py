@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from ftfy.badness import is_bad
 
-from curation.document import Document
+from curation.core.document import Document
 from curation.steps.cleanup import MOJIBAKE_HINT_RE, Cleanup
 from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
 

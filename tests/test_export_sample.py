@@ -56,7 +56,7 @@ def test_a_shape_transformers_lacks_is_refused(tmp_path: Path) -> None:
 
 
 def gristmill(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "curation.launcher", *args],
+    return subprocess.run([sys.executable, "-m", "gristmill.launcher", *args],
                           capture_output=True, text=True, timeout=300)
 
 

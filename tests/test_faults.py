@@ -37,13 +37,13 @@ def failing(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(args[0]))
     return original(*args, **kwargs)
 setattr(target, name, failing)
-from curation.launcher import main
+from gristmill.launcher import main
 sys.exit(main(sys.argv[4:]))
 """
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "curation.launcher", *args]
+    return [sys.executable, "-m", "gristmill.launcher", *args]
 
 
 def training_config(root: Path) -> Path:
@@ -134,7 +134,7 @@ def test_curation_on_a_full_disk_keeps_finished_work_and_resumes(tmp_path: Path)
     pipeline = write_pipeline(tmp_path / "p.yaml", str(tmp_path / "in" / "*.jsonl"),
                               tmp_path / "out", steps=[{"length": {"min_words": 25}},
                                                        {"exact_dedup": {}}])
-    failed = subprocess.run([sys.executable, "-c", FULL_DISK_DRIVER, "curation.io.atomic",
+    failed = subprocess.run([sys.executable, "-c", FULL_DISK_DRIVER, "gristmill.atomic",
                              "publish", "3", "curate", str(pipeline), "--workers", "1",
                              "--quiet"], capture_output=True, text=True, timeout=600)
     assert failed.returncode == 2, failed.stderr

@@ -22,11 +22,11 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from curation.config import InputConfig, load_pipeline
-from curation.document import Document, Rejected
-from curation.errors import ConfigError, InputFileError
+from curation.core.config import InputConfig, load_pipeline
+from curation.core.document import Document, Rejected
+from curation.core.errors import ConfigError, InputFileError
+from curation.core.registry import all_steps
 from curation.io.readers import InputFile, read_file
-from curation.registry import all_steps
 
 FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

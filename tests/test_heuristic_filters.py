@@ -13,7 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.analysis import (
+from curation.core.document import Document
+from curation.core.registry import all_steps
+from curation.steps.c4 import C4
+from curation.steps.fineweb import FineWeb
+from curation.steps.gopher import GopherQuality, GopherRepetition
+from curation.text.analysis import (
     NgramStats,
     TextAnalysis,
     analysis,
@@ -22,11 +27,6 @@ from curation.analysis import (
     split_words,
     tokenize_chunk,
 )
-from curation.document import Document
-from curation.registry import all_steps
-from curation.steps.c4 import C4
-from curation.steps.fineweb import FineWeb
-from curation.steps.gopher import GopherQuality, GopherRepetition
 from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
 
 
@@ -121,7 +121,7 @@ def test_tokenizer_fast_paths_match_the_general_rules():
     """Common chunk shapes take shortcuts; each must split exactly as the full rules do."""
     from itertools import product
 
-    from curation.analysis import _EXCEPTIONS, _tokenize_rules
+    from curation.text.analysis import _EXCEPTIONS, _tokenize_rules
 
     cores = ["word", "Word", "WORD", "A", "a", "12", "5,000", "7.76", "09/02/2018", "٣", "²",
              "dont", "im", "Mr", "St", "well-known", "X-Men", "mp3", "goin", "a-goin", "can"]

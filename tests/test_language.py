@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.document import Document
+from curation.core.document import Document
 from curation.langid import LangdetectIdentifier, bounded_sample, identifier
 from curation.steps.language import Language, LanguageParams
 from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline

@@ -12,10 +12,10 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from tests.test_training_support import bpe_tokenizer, char_tokenizer, word_docs, write_shards
-from training.corpus import find_splits
+from training.data.corpus import find_splits
+from training.data.token_cache import CachedTokens, build_cache, choose_dtype
 from training.errors import TrainingError
-from training.token_cache import CachedTokens, build_cache, choose_dtype
-from training.tokenizer import EOT
+from training.tokenizer.load import EOT
 
 
 def read_cache_file(path: Path) -> tuple[dict, list[list[int]]]:

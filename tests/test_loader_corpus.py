@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.test_training_support import add_to_manifest, curated, word_docs, write_shards
-from training import manifest
-from training.corpus import find_splits, iter_texts
+from training.data import manifest
+from training.data.corpus import find_splits, iter_texts
 from training.errors import TrainingError
 
 

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from tests.test_training_support import bpe_tokenizer, char_tokenizer, word_docs, write_shards
+from training.data.loader import DataConfig, Source, TrainLoader
+from training.data.parquet_tokens import ParquetTokens
+from training.data.stream import DocStream
+from training.data.token_cache import build_cache
 from training.errors import TrainingError
-from training.loader import DataConfig, Source, TrainLoader
-from training.readers import ParquetTokens
-from training.stream import DocStream
-from training.token_cache import build_cache
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from tests.test_training_support import char_tokenizer, word_docs, write_shards
-from training.corpus import Split, find_splits
+from training.data.corpus import Split, find_splits
+from training.data.mixing import pick
+from training.data.packing import ShuffledWindows, initial_state, windows
+from training.data.parquet_tokens import ParquetTokens
+from training.data.stream import START, DocStream, Position, plan_pieces
 from training.errors import TrainingError
-from training.mixing import pick
-from training.packing import ShuffledWindows, initial_state, windows
-from training.readers import ParquetTokens
-from training.stream import START, DocStream, Position, plan_pieces
 
 EOT = -1
 

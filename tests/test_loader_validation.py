@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from tests.test_training_support import char_tokenizer, curated, word_docs, write_shards
-from training.corpus import find_splits, iter_texts
+from training.data.corpus import find_splits, iter_texts
+from training.data.loader import DataConfig
+from training.data.token_cache import build_cache
+from training.data.validation import ValidationSet, validation_sets
 from training.errors import TrainingError
-from training.loader import DataConfig
-from training.token_cache import build_cache
-from training.tokenizer import EOT
-from training.validation import ValidationSet, validation_sets
+from training.tokenizer.load import EOT
 
 
 def stream_tokens(docs: list[str]) -> np.ndarray:

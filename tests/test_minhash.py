@@ -1,4 +1,4 @@
-"""MinHash signatures (curation/minhash.py): identical to datasketch for the same shingles,
+"""MinHash signatures (curation/dedup/minhash.py): identical to datasketch for the same shingles,
 seed and hash function; band keys; the (bands, rows) chosen for a threshold.
 
 Texts are real: paragraphs of English, French, Spanish, Tagalog and Chinese Project
@@ -16,8 +16,8 @@ import datasketch
 import numpy as np
 import pytest
 
-from curation import minhash
-from curation.hashing import normalize
+from curation.dedup import minhash
+from gristmill.hashing import normalize
 from tests.conftest import SHARED_DATA
 
 SHARED = SHARED_DATA

@@ -146,7 +146,7 @@ def corpus(passages, tmp_path_factory) -> Corpus:
 
 def run(tmp_path: Path, inputs: Path, params: dict[str, Any], *extra: str,
         name: str = "out", **sections: Any) -> Path:
-    from curation.launcher import main
+    from gristmill.launcher import main
 
     out = tmp_path / name
     pipeline = write_pipeline(tmp_path / f"{name}.yaml", str(inputs), out,
@@ -250,7 +250,7 @@ def test_keep_quality_from_a_parquet_column(tmp_path, corpus):
 
 
 def test_keep_quality_without_the_column_is_a_config_error(tmp_path, corpus, capsys):
-    from curation.launcher import main
+    from gristmill.launcher import main
 
     pipeline = write_pipeline(tmp_path / "p.yaml", str(corpus.root), tmp_path / "out",
                               [{"minhash_dedup": {"keep": "quality"}}])
@@ -463,7 +463,7 @@ class Resumable:
         return self.out / "_work"
 
     def command(self, workers: int) -> list[str]:
-        return [sys.executable, "-m", "curation.launcher", "curate", "pipeline.yaml",
+        return [sys.executable, "-m", "gristmill.launcher", "curate", "pipeline.yaml",
                 "--workers", str(workers), "--quiet"]
 
     def start(self, workers: int = 2) -> subprocess.Popen:
@@ -474,7 +474,7 @@ class Resumable:
 
     def finish(self, workers: int = 2) -> None:
         """The same command in this process (saves an interpreter start)."""
-        from curation.launcher import main
+        from gristmill.launcher import main
 
         previous = os.getcwd()
         os.chdir(self.run_dir)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.bloom import BloomFilter
+from curation.dedup.bloom import BloomFilter
 from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
 
 BOILER = "Share this: Facebook Twitter Email"

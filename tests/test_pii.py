@@ -18,8 +18,8 @@ import time
 import pyarrow as pa
 import pytest
 
-from curation.document import Document
-from curation.errors import ConfigError
+from curation.core.document import Document
+from curation.core.errors import ConfigError
 from curation.pii import offline
 from curation.pii.actions import hash_token, normalize
 from curation.pii.engine import PiiAnalyzer, Span, resolve
@@ -296,7 +296,7 @@ def test_configuration_errors(tmp_path):
         Pii({"entities": ["PERSON"], "spacy_model": "en_core_web_nonexistent"})
     with pytest.raises(ConfigError, match="secret key"):
         Pii({"action": "hash", "hash_key_env": "GRISTMILL_TEST_UNSET_KEY"})
-    from curation.config import normalize_step
+    from curation.core.config import normalize_step
 
     with pytest.raises(ConfigError, match="entities"):
         normalize_step({"pii": {"entities": ["EMAIL", "SSN"]}}, 0, "p.yaml")

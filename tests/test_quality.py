@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import curation.launcher as launcher
-from curation.document import Document
+import gristmill.launcher as launcher
+from curation.core.document import Document
 from curation.quality.features import FeatureConfig, Featurizer
 from curation.quality.model import ModelFileError, QualityModel, heldout_mask, train
 from curation.quality.synthetic import JunkGenerator
@@ -44,7 +44,7 @@ def _entry_points(group):
     """The installed entry points, plus `quality` if the installed metadata lacks it."""
     found = list(real_entry_points(group=group))
     if group == "gristmill.commands" and "quality" not in {e.name for e in found}:
-        found.append(EntryPoint("quality", "curation.quality_cli:quality_command", group))
+        found.append(EntryPoint("quality", "curation.cli.quality:quality_command", group))
     return found
 
 

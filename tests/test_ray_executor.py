@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from curation.config import validate
+from curation.core.config import validate
+from curation.core.pipeline import Pipeline
 from curation.io.readers import discover
-from curation.pipeline import Pipeline
-from curation.unit_task import run_unit
-from curation.workdir import WorkDir
+from curation.run.unit import run_unit
+from curation.run.workdir import WorkDir
 from tests.conftest import write_jsonl, write_pipeline
 from tests.test_resume import comparable, kill_when, output_files
 
 ray = pytest.importorskip("ray")
-from curation.ray_minhash import forest, reduce_minhash  # noqa: E402 (needs ray)
+from curation.dedup.ray_reduce import forest, reduce_minhash  # noqa: E402 (needs ray)
 
 FILES, DOCS = 4, 150
 
@@ -177,7 +177,7 @@ def test_killed_driver_resumes_without_redoing_finished_units(cluster, corpus, t
     out = case / "out"
     write_pipeline(case / "p.yaml", str(data / "*.jsonl"), out, steps({}),
                    input={"id_field": "id"})
-    argv = [sys.executable, "-m", "curation.launcher", "curate", "p.yaml", "--quiet",
+    argv = [sys.executable, "-m", "gristmill.launcher", "curate", "p.yaml", "--quiet",
             "--executor", "ray", "--address", cluster]
     proc = subprocess.Popen(argv, cwd=case, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -221,7 +221,7 @@ def test_a_config_error_in_a_task_is_one_line(cluster, corpus, tmp_path, curate,
 def test_without_ray_the_error_says_what_to_install(tmp_path, corpus, curate, capsys,
                                                     monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
-    for name in ("curation.ray_executor", "curation.ray_minhash"):
+    for name in ("curation.run.ray", "curation.dedup.ray_reduce"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     pipeline = write_pipeline(tmp_path / "p.yaml", str(corpus / "*.jsonl"), tmp_path / "out")
     assert curate(pipeline, "--executor", "ray") == 2

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from curation.config import InputConfig
-from curation.document import Document, Rejected
-from curation.errors import ConfigError
+from curation.core.config import InputConfig
+from curation.core.document import Document, Rejected
+from curation.core.errors import ConfigError
 from curation.io.readers import discover, read_file
 from tests.conftest import manifest, write_jsonl, write_pipeline
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.launcher import main
+from gristmill.launcher import main
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
@@ -116,7 +116,7 @@ def new_case(root: Path, corpus: Path) -> Case:
 
 
 def command(workers: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "curation.launcher", "curate", "pipeline.yaml",
+    return [sys.executable, "-m", "gristmill.launcher", "curate", "pipeline.yaml",
             "--workers", str(workers), "--quiet", *extra]
 
 
@@ -465,7 +465,7 @@ def test_foreign_directory_is_refused_even_with_overwrite(small, tmp_path):
 CRASH_DRIVER = """\
 import os, signal, sys
 from pathlib import Path
-import curation.io.atomic as atomic
+import gristmill.atomic as atomic
 name, when = sys.argv[1], sys.argv[2]
 original = atomic.write_bytes_atomic
 def crashing(path, data):
@@ -475,7 +475,7 @@ def crashing(path, data):
     if Path(path).name == name and when == "after":
         os.killpg(os.getpgrp(), signal.SIGKILL)
 atomic.write_bytes_atomic = crashing
-from curation.launcher import main
+from gristmill.launcher import main
 sys.exit(main(sys.argv[3:]))
 """
 

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curation.cli.stats import stats_command
 from curation.stats import collect as collect_module
 from curation.stats.collect import collect
 from curation.stats.compare import compare
@@ -25,7 +26,6 @@ from curation.stats.measure import measure
 from curation.stats.plan import thresholds_from_manifest
 from curation.stats.run_report import write_run_report
 from curation.stats.sketches import TopValues
-from curation.stats_cli import stats_command
 from tests.conftest import manifest, write_jsonl, write_pipeline
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

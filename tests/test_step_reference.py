@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from curation.launcher import main
-from curation.registry import all_steps
-from curation.step_reference import REGENERATE, markdown, parameters, type_name
+from curation.cli.step_reference import REGENERATE, markdown, parameters, type_name
+from curation.core.registry import all_steps
 from curation.steps.base import StepParams
+from gristmill.launcher import main
 from tests.conftest import REPO
 
 

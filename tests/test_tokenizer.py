@@ -11,7 +11,7 @@ from tokenizers import Tokenizer, models
 
 from tests.test_training_support import bpe_tokenizer, char_tokenizer, shakespeare_docs
 from training.errors import TrainingError
-from training.tokenizer import (
+from training.tokenizer.load import (
     EOT,
     check_tokenizer,
     compression,
@@ -20,7 +20,7 @@ from training.tokenizer import (
     load_tokenizer,
     token_bytes,
 )
-from training.tokenizer_train import UNK, train_bpe, train_chars
+from training.tokenizer.train import UNK, train_bpe, train_chars
 
 SAMPLES = ["First Citizen:\nBefore we proceed any further, hear me speak.",
            "naïve café, 東京 and emoji 🚀 — “quotes” \t tabs\r\n",

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation.launcher import main
+from gristmill.launcher import main
 from tests.test_training_support import curated, shakespeare_docs, write_shards
-from training.corpus import find_splits, iter_texts
-from training.tokenizer import EOT, compression, load_tokenizer
+from training.data.corpus import find_splits, iter_texts
+from training.tokenizer.load import EOT, compression, load_tokenizer
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:

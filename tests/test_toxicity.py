@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from curation.document import Document
-from curation.errors import ConfigError
+from curation.core.document import Document
+from curation.core.errors import ConfigError
 from curation.steps.toxicity import Toxicity, profanity_model
 from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
 

@@ -65,6 +65,19 @@ def test_evaluation_reports_loss_perplexity_and_bits_per_byte(reference: Path) -
     assert evals[-1]["val_loss"] < evals[0]["val_loss"]
 
 
+def test_dtype_auto_follows_the_cpu(tmp_path: Path) -> None:
+    """The one tiny run left on `dtype: auto`: bf16 exactly where the CPU has it natively,
+    and training works either way."""
+    from training.device import _cpu_has_bf16, pick_dtype
+
+    expected = torch.bfloat16 if _cpu_has_bf16() else torch.float32
+    assert pick_dtype("auto", torch.device("cpu")) == expected
+    out = tmp_path / "run"
+    run(tiny_run(tmp_path, run={"dtype": "auto", "max_steps": 6}))
+    seen = losses(out)
+    assert all(math.isfinite(v) for v in seen.values()) and seen[6] < seen[1]
+
+
 def forget_after(out_dir: Path, step: int) -> None:
     """The state a run killed after checkpoint `step` leaves (its metrics run further)."""
     for path in steps(out_dir / "checkpoints"):
@@ -132,7 +145,7 @@ def test_fine_tuning_refuses_another_tokenizer(reference: Path, tmp_path: Path) 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     config = tiny_run(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "curation.launcher", "train", str(config),
+    result = subprocess.run([sys.executable, "-m", "gristmill.launcher", "train", str(config),
                              "model.n_heads=3"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "did you mean 'n_head'" in result.stderr
@@ -252,7 +265,7 @@ def test_several_sources_get_their_own_validation_loss(tmp_path: Path, capsys) -
 
 
 def test_source_labels_are_short_and_unique() -> None:
-    from training.validation import source_labels
+    from training.data.validation import source_labels
 
     assert source_labels(["runs/web/", "s3://b/books"]) == {"runs/web/": "web",
                                                             "s3://b/books": "books"}

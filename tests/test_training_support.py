@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
 from tests.conftest import SHARED_DATA
-from training.tokenizer_train import train_bpe, train_chars
+from training.tokenizer.train import train_bpe, train_chars
 
 DATA = SHARED_DATA
 SHAKESPEARE = DATA / "clean_tinyshakespeare" / "input.txt"
@@ -100,7 +100,10 @@ def tiny_run(root: Path, **sections: dict) -> Path:
                  "block_size": 32, "batch_size": 4},
         "optim": {"lr": 3e-3, "min_lr": 3e-4},
         "schedule": {"warmup_steps": 2},
+        # float32: numbers compared across runs must not depend on whether this CPU has bf16
+        # (dtype auto picks it there); test_dtype_auto_follows_the_cpu covers auto.
         "run": {"out_dir": str(root / "run"), "max_steps": 8, "log_every": 1,
+                "dtype": "float32",
                 "eval_every": 4, "eval_tokens": 2048, "checkpoint_every": 4, "keep_last": 2},
     }
     for name, values in sections.items():

@@ -23,14 +23,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation.config import OutputConfig
+from curation.core.config import OutputConfig
 from curation.io.shards import BATCH_ROWS, ShardWriter, build_schema
-from curation.launcher import main
+from gristmill.launcher import main
 from tests.conftest import manifest, write_jsonl, write_pipeline
 from tests.test_resume import group_alive
 
 SCHEMA = build_schema([], {"n": pa.int64()})
-CLI = [sys.executable, "-m", "curation.launcher", "curate"]
+CLI = [sys.executable, "-m", "gristmill.launcher", "curate"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 

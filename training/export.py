@@ -16,7 +16,7 @@ import torch
 from training.checkpoint import Checkpoint
 from training.errors import TrainingError
 from training.model import GPT, GPTConfig
-from training.tokenizer import EOT, load_tokenizer
+from training.tokenizer.load import EOT, load_tokenizer
 
 GPT2_SHAPE = {"positions": "learned", "norm": "layernorm", "mlp": "gelu", "bias": True,
               "tie_embeddings": True}

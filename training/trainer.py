@@ -22,16 +22,16 @@ from torch import nn
 
 from training import checkpoint, parallel
 from training.config import TrainConfig
+from training.data.loader import DataConfig, TrainLoader
+from training.data.validation import ValidationSet, source_labels, validation_sets
 from training.device import autocast, peak_flops, pick_device, pick_dtype
 from training.distributed import World, close_world, init_world
 from training.errors import TrainingError
-from training.loader import DataConfig, TrainLoader
 from training.metrics import MetricsLog, TrainProgress
 from training.model import GPT, GPTConfig
 from training.optim import make_optimizer
 from training.schedule import learning_rate
-from training.tokenizer import check_tokenizer, fingerprint, load_tokenizer, token_bytes
-from training.validation import ValidationSet, source_labels, validation_sets
+from training.tokenizer.load import check_tokenizer, fingerprint, load_tokenizer, token_bytes
 
 
 @dataclass

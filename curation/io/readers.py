@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from curation.config import InputConfig
-from curation.document import Document, Rejected
-from curation.errors import ConfigError, InputFileError
+from curation.core.config import InputConfig
+from curation.core.document import Document, Rejected
+from curation.core.errors import ConfigError, InputFileError
 
 FORMATS_BY_EXTENSION = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
                         ".parquet": "parquet", ".txt": "text", ".text": "text", ".md": "text",

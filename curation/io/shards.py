@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.config import OutputConfig
-from curation.document import Document, Rejected
-from curation.io.atomic import fsync_file, publish, temp_path
+from curation.core.config import OutputConfig
+from curation.core.document import Document, Rejected
+from gristmill.atomic import fsync_file, publish, temp_path
 
 BASE_FIELDS = [pa.field("id", pa.string()), pa.field("text", pa.string()),
                pa.field("source", pa.string())]

@@ -1,6 +1,6 @@
 """The patterns and checks behind our phone, card and SSN recognizers, free of presidio.
 
-`curation.pii.recognizers` wraps them in presidio `PatternRecognizer`s; `curation.scrub` uses
+`curation.pii.recognizers` wraps them in presidio `PatternRecognizer`s; `curation.pii.scrub` uses
 them directly (stdlib `re`) to scrub report snippets without loading presidio. They were
 written from the formats in presidio-research's synthetic set and then checked for false
 positives on real prose (Gutenberg) and raw web text (Common Crawl).

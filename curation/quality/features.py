@@ -9,7 +9,7 @@ word becomes its class (`<w>` lower case, `<W>` capitalized, `<WW>` all capitals
 digits, `<x>` mixed), so "of the <w> <w> ." describes sentence structure whatever the topic:
 a model trained on one kind of prose then carries over to another.
 
-Every token is hashed with BLAKE2b (`curation.hashing.hash64`, stable across runs, machines
+Every token is hashed with BLAKE2b (`gristmill.hashing.hash64`, stable across runs, machines
 and Python versions; each distinct token once per process), n-grams combine their tokens'
 hashes with a 64-bit mixing function in numpy, and each n-gram lands in one of `buckets`
 slots. A document's vector is 1 + log(count) per slot, scaled to unit length, so long and
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.hashing import hash64
+from gristmill.hashing import hash64
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 _SALT = "gm-quality"

@@ -27,11 +27,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
-from curation.errors import GristmillError
-from curation.hashing import unit_interval
-from curation.io.atomic import write_bytes_atomic, write_json_atomic
+from curation.core.errors import GristmillError
 from curation.quality.features import FeatureConfig, Featurizer
 from curation.quality.metrics import accuracy, roc_auc
+from gristmill.atomic import write_bytes_atomic, write_json_atomic
+from gristmill.hashing import unit_interval
 
 FORMAT = "gristmill-quality-model"
 VERSION = 1

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.scrub import scrub, snippet
+from curation.pii.scrub import scrub, snippet
 from curation.stats.histogram import Histogram, length_histogram
 from curation.stats.measure import measure, numbers
 from curation.stats.plan import DUP_SIZE, PII_PREFIX, Plan, find_files, make_plan

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curation.errors import GristmillError
+from curation.core.errors import GristmillError
 from curation.stats.collect import collect
 from curation.stats.plan import find_files, is_numeric, numeric_ranges
 

@@ -3,7 +3,7 @@ network), for a corpus (`render_stats`), a curation run (`render_run`, the corpu
 after the funnel) and two corpora side by side (`render_compare`).
 
 All text that comes from documents was scrubbed when the statistics were collected
-(`curation.scrub.snippet`) and is HTML-escaped here.
+(`curation.pii.scrub.snippet`) and is HTML-escaped here.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.errors import GristmillError
+from curation.core.errors import GristmillError
 from curation.stats.histogram import score_edges
 from curation.stats.measure import numbers
 

@@ -16,10 +16,10 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.io.atomic import write_bytes_atomic
-from curation.scrub import scrub, snippet
+from curation.pii.scrub import scrub, snippet
 from curation.stats.collect import collect
 from curation.stats.html import render_run
+from gristmill.atomic import write_bytes_atomic
 
 EXAMPLES_PER_REASON = 3
 REPORT, STATS = "report.html", "stats.json"

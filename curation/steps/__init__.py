@@ -1,1 +1,1 @@
-"""Pipeline steps, one small module each; `curation.registry` finds them by name."""
+"""Pipeline steps, one small module each; `curation.core.registry` finds them by name."""

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from curation.document import Document
+from curation.core.document import Document
 
 
 class StepParams(BaseModel):

@@ -17,10 +17,10 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field
 
-from curation.analysis import count_sentences, split_sentences
-from curation.document import Document
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
+from curation.text.analysis import count_sentences, split_sentences
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")

@@ -21,8 +21,8 @@ import pyarrow as pa
 from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad
 from pydantic import Field
 
-from curation.document import Document
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 
 # Mojibake repair only: no quote uncurling, width folding, ligature or HTML changes; line

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from curation.document import Document
-from curation.hashing import hash64, normalize_for_dedup
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
+from curation.dedup.keyed import KeyedDedup
 from curation.steps.base import Decision, FilterParams
-from curation.steps.keyed_dedup import KeyedDedup
+from gristmill.hashing import hash64, normalize_for_dedup
 
 
 class ExactDedupParams(FilterParams):

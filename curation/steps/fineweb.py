@@ -12,10 +12,10 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from curation.analysis import TERMINAL_PUNCTUATION, analysis, duplicates
-from curation.document import Document
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
+from curation.text.analysis import TERMINAL_PUNCTUATION, analysis, duplicates
 
 
 class FineWebParams(FilterParams):

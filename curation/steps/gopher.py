@@ -11,10 +11,10 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from curation.analysis import analysis, duplicates
-from curation.document import Document
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
+from curation.text.analysis import analysis, duplicates
 
 STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 

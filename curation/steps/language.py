@@ -15,9 +15,9 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field, field_validator, model_validator
 
-from curation.document import Document
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.langid import UNDETERMINED, bounded_sample, identifier, supported_languages
-from curation.registry import register
 from curation.steps.base import FilterParams, Step
 
 

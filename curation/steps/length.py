@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from curation.document import Document
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 
 

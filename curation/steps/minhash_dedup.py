@@ -27,13 +27,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from curation import minhash
-from curation.document import Document
-from curation.errors import ConfigError
-from curation.io.atomic import write_json_atomic, write_parquet_atomic
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.errors import ConfigError
+from curation.core.registry import register
+from curation.dedup import minhash
+from curation.dedup.report import cluster_report
 from curation.steps.base import FilterParams, GlobalStep, kept_files
-from curation.steps.dedup_report import cluster_report
+from gristmill.atomic import write_json_atomic, write_parquet_atomic
 
 BATCH_DOCS = 64
 _DECISIONS = pa.schema([("row", pa.int64()), ("rule", pa.string()), ("cluster", pa.string()),

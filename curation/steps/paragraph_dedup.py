@@ -17,12 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from curation.bloom import BloomFilter
-from curation.document import Document
-from curation.hashing import hash64, normalize_for_dedup
-from curation.io.atomic import write_json_atomic, write_parquet_atomic
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
+from curation.dedup.bloom import BloomFilter
 from curation.steps.base import FilterParams, GlobalStep
+from gristmill.atomic import write_json_atomic, write_parquet_atomic
+from gristmill.hashing import hash64, normalize_for_dedup
 
 _SPLITTERS = {"paragraph": re.compile(r"(\r?\n[ \t]*\r?\n\s*)"), "line": re.compile(r"(\r?\n)")}
 _EMPTY = np.uint64(0)

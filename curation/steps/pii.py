@@ -15,9 +15,9 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field, field_validator
 
-from curation.document import Document
-from curation.errors import ConfigError
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.errors import ConfigError
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 
 Entity = Literal["EMAIL", "PHONE", "CREDIT_CARD", "IP", "IBAN", "US_SSN", "URL", "PERSON",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 from pydantic import Field
 
-from curation.document import Document
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "quality" / "default.json"

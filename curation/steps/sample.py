@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from curation.document import Document
-from curation.hashing import unit_interval
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.registry import register
 from curation.steps.base import Step, StepParams
+from gristmill.hashing import unit_interval
 
 
 class SampleParams(StepParams):

@@ -29,9 +29,9 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from curation.document import Document
-from curation.errors import ConfigError
-from curation.registry import register
+from curation.core.document import Document
+from curation.core.errors import ConfigError
+from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 
 

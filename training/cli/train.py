@@ -1,0 +1,108 @@
+"""`gristmill train`, `gristmill sample` and `gristmill export`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from training.checkpoint import open_checkpoint
+from training.config import load_config
+from training.device import pick_device
+from training.errors import TrainingError
+from training.export import export
+from training.generate import generate
+from training.tokenizer.load import EOT, load_tokenizer
+
+
+def train_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train", help="train a GPT on shard directories (YAML config)",
+        description="Train (or fine-tune with --init-from) a GPT. Under torchrun it runs "
+                    "DDP: torchrun --standalone --nproc_per_node=N --no-python gristmill train "
+                    "CONFIG.yaml")
+    parser.add_argument("config", help="training YAML (see training/configs/)")
+    parser.add_argument("overrides", nargs="*", metavar="key.path=value",
+                        help="override config values, e.g. run.max_steps=100")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest checkpoint in run.out_dir (exactly: "
+                             "same batches, same losses); starts fresh when there is none")
+    parser.add_argument("--init-from", metavar="CKPT",
+                        help="fine-tune: start from this checkpoint's weights")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training.trainer import train
+
+    overrides = list(args.overrides)
+    if args.init_from:
+        overrides.append(f"run.init_from={args.init_from}")
+    config = load_config(args.config, overrides)
+    train(config, resume=args.resume, quiet=args.quiet)
+    return 0
+
+
+def sample_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("sample", help="generate text from a checkpoint",
+                                 description="Stream text from a trained model.")
+    parser.add_argument("checkpoint", help="checkpoint directory, or a run's out_dir "
+                        "(its newest checkpoint)")
+    parser.add_argument("--prompt", default="", help="text to continue (default: none)")
+    parser.add_argument("--max-new-tokens", type=int, default=200)
+    parser.add_argument("--temperature", type=float, default=0.8,
+                        help="0: always the most likely token")
+    parser.add_argument("--top-k", type=int, default=200, help="0: no top-k cut")
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling")
+    parser.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
+    parser.add_argument("--stop-at-eot", action="store_true",
+                        help=f"stop at the end of the document ({EOT}) instead of going on "
+                             "into a new one")
+    parser.add_argument("--device", default="auto")
+    parser.set_defaults(func=run_sample)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    ckpt = open_checkpoint(args.checkpoint)
+    tokenizer = load_tokenizer(ckpt.path / "tokenizer.json")
+    model = ckpt.load_model(pick_device(args.device, 0))
+    eot = tokenizer.token_to_id(EOT)
+    prompt = tokenizer.encode(args.prompt, add_special_tokens=False).ids or [eot]
+    shown, new = args.prompt, []
+    sys.stdout.write(args.prompt)
+    for token in generate(model, prompt, args.max_new_tokens, args.temperature,
+                          args.top_k or None, args.top_p, args.seed,
+                          stop=eot if args.stop_at_eot else None):
+        new.append(token)
+        text = args.prompt + tokenizer.decode(new, skip_special_tokens=False)
+        if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
+            sys.stdout.write(text[len(shown):])
+            sys.stdout.flush()
+            shown = text
+    sys.stdout.write("\n")
+    return 0
+
+
+def export_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "export", help="export a checkpoint to a Hugging Face transformers directory",
+        description="Write a directory that transformers' AutoModelForCausalLM and "
+                    "AutoTokenizer load (GPT-2 or Llama architecture).")
+    parser.add_argument("checkpoint", help="checkpoint directory or a run's out_dir")
+    parser.add_argument("--out", required=True, help="directory to write")
+    parser.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise TrainingError(f"{out} is not empty; choose an empty or new --out directory")
+    ckpt = open_checkpoint(args.checkpoint)
+    with torch.no_grad():
+        kind = export(ckpt, out)
+    print(f"exported step {ckpt.step} of {ckpt.path} as {kind} to {out}; load it with "
+          f"AutoModelForCausalLM.from_pretrained({str(out)!r})")
+    return 0
