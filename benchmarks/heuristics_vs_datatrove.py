@@ -133,7 +133,7 @@ def worker_gristmill(docs_path: str, mode: str) -> dict:
     from curation.steps.c4 import C4
     from curation.steps.fineweb import FineWeb
     from curation.steps.gopher import GopherQuality, GopherRepetition
-    from curation.text.analysis import split_words
+    from curation.text.words import split_words
 
     docs = _read(docs_path)
     repetition, quality = GopherRepetition(), GopherQuality()

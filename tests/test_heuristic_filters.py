@@ -18,15 +18,8 @@ from curation.core.registry import all_steps
 from curation.steps.c4 import C4
 from curation.steps.fineweb import FineWeb
 from curation.steps.gopher import GopherQuality, GopherRepetition
-from curation.text.analysis import (
-    NgramStats,
-    TextAnalysis,
-    analysis,
-    count_sentences,
-    split_sentences,
-    split_words,
-    tokenize_chunk,
-)
+from curation.text.analysis import NgramStats, TextAnalysis, analysis
+from curation.text.words import count_sentences, split_sentences, split_words, tokenize_chunk
 from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
 
 
@@ -121,7 +114,7 @@ def test_tokenizer_fast_paths_match_the_general_rules():
     """Common chunk shapes take shortcuts; each must split exactly as the full rules do."""
     from itertools import product
 
-    from curation.text.analysis import _EXCEPTIONS, _tokenize_rules
+    from curation.text.words import _EXCEPTIONS, _tokenize_rules
 
     cores = ["word", "Word", "WORD", "A", "a", "12", "5,000", "7.76", "09/02/2018", "٣", "²",
              "dont", "im", "Mr", "St", "well-known", "X-Men", "mp3", "goin", "a-goin", "can"]

@@ -20,7 +20,7 @@ from pydantic import Field
 from curation.core.document import Document
 from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
-from curation.text.analysis import count_sentences, split_sentences
+from curation.text.words import count_sentences, split_sentences
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")

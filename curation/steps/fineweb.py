@@ -15,7 +15,8 @@ from pydantic import Field
 from curation.core.document import Document
 from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
-from curation.text.analysis import TERMINAL_PUNCTUATION, analysis, duplicates
+from curation.text.analysis import analysis, duplicates
+from curation.text.chars import TERMINAL_PUNCTUATION
 
 
 class FineWebParams(FilterParams):
