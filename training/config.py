@@ -76,6 +76,9 @@ class ScheduleSection(Section):
     warmup_steps: int = Field(100, ge=0)
     decay_fraction: float = Field(0.2, gt=0, le=1, description="wsd: the final share of "
                                   "steps that decays linearly to min_lr")
+    decay_steps: int | None = Field(None, ge=1, description="the schedule's length (nanoGPT's "
+                                    "lr_decay_iters); default run.max_steps. Set it to stop "
+                                    "early and continue later with a larger run.max_steps")
 
 
 class RunSection(Section):

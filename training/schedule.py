@@ -13,8 +13,11 @@ from training.config import OptimSection, ScheduleSection
 def learning_rate(step: int, max_steps: int, optim: OptimSection,
                   schedule: ScheduleSection) -> float:
     """`step` counts from 0: warmup reaches `lr` at step `warmup_steps - 1`, and the last
-    step (`max_steps - 1`) runs at `min_lr`."""
+    step of the schedule (`decay_steps - 1`, by default `max_steps - 1`) and any after it
+    run at `min_lr`. With `decay_steps` fixed, the rate does not depend on `max_steps`, so
+    a run stopped early and resumed with a larger `max_steps` continues exactly."""
     peak, low = optim.lr, optim.min_lr
+    max_steps = schedule.decay_steps or max_steps
     if step < schedule.warmup_steps:
         return peak * (step + 1) / schedule.warmup_steps
     if schedule.kind == "constant":
