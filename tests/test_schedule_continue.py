@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.test_training_support import losses, tiny_run
+from tests.support.training import losses, tiny_run
 from training.checkpoint import open_checkpoint
 from training.config import OptimSection, ScheduleSection, load_config
 from training.schedule import learning_rate

@@ -19,7 +19,7 @@ from training.model import GPT, GPTConfig
 from training.tokenizer.load import EOT, load_tokenizer
 
 GPT2_SHAPE = {"positions": "learned", "norm": "layernorm", "mlp": "gelu", "bias": True,
-              "tie_embeddings": True}
+              "tie_embeddings": True, "n_kv_head": None}
 LLAMA_SHAPE = {"positions": "rope", "norm": "rmsnorm", "mlp": "swiglu", "bias": False}
 
 
@@ -72,7 +72,7 @@ def _gpt2_config(c: GPTConfig) -> dict[str, Any]:
 def _llama_config(c: GPTConfig) -> dict[str, Any]:
     return {"vocab_size": c.vocab_size, "hidden_size": c.n_embd,
             "intermediate_size": c.hidden, "num_hidden_layers": c.n_layer,
-            "num_attention_heads": c.n_head, "num_key_value_heads": c.n_head,
+            "num_attention_heads": c.n_head, "num_key_value_heads": c.kv_heads,
             "max_position_embeddings": c.block_size, "rms_norm_eps": c.norm_eps,
             "rope_theta": c.rope_theta, "tie_word_embeddings": c.tie_embeddings,
             "attention_bias": False, "mlp_bias": False, "hidden_act": "silu"}
@@ -102,7 +102,8 @@ def llama_weights(model: GPT) -> dict[str, torch.Tensor]:
            model.norm_f.weight, "lm_head.weight": model.lm_head.weight}
     for i, b in enumerate(model.blocks):
         h = f"model.layers.{i}"
-        q, k, v = b.attn.qkv.weight.chunk(3, dim=0)
+        kv = model.config.kv_heads * model.config.head_size
+        q, k, v = b.attn.qkv.weight.split([model.config.n_embd, kv, kv], dim=0)
         gate, up = b.mlp.fc.weight.chunk(2, dim=0)
         out |= {f"{h}.self_attn.q_proj.weight": q, f"{h}.self_attn.k_proj.weight": k,
                 f"{h}.self_attn.v_proj.weight": v, f"{h}.self_attn.o_proj.weight":

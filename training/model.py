@@ -8,7 +8,7 @@ positions, RMSNorm, SwiGLU and no biases make it Llama-shaped instead.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -19,6 +19,7 @@ from torch.utils.checkpoint import checkpoint
 Positions = Literal["learned", "rope"]
 Norm = Literal["layernorm", "rmsnorm"]
 Activation = Literal["gelu", "swiglu", "relu2"]
+IGNORE = -100  # a target no loss is taken on (chat: every token the assistant did not write)
 
 
 @dataclass(frozen=True)
@@ -39,17 +40,32 @@ class GPTConfig:
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
     tie_embeddings: bool = True
+    n_kv_head: int | None = None  # grouped-query attention: key/value heads; None: n_head
+    mlp_hidden: int | None = None  # an imported model's exact MLP width; None: from mlp_ratio
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head "
                              f"({self.n_head})")
+        if self.n_head % self.kv_heads:
+            raise ValueError(f"n_head ({self.n_head}) must be a multiple of n_kv_head "
+                             f"({self.kv_heads})")
         if self.positions == "rope" and (self.n_embd // self.n_head) % 2:
             raise ValueError("rotary positions need an even head size (n_embd / n_head)")
 
     @property
+    def kv_heads(self) -> int:
+        return self.n_kv_head or self.n_head
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
     def hidden(self) -> int:
         """MLP width; SwiGLU gets 2/3 of it so its three matrices cost what GELU's two do."""
+        if self.mlp_hidden:
+            return self.mlp_hidden
         width = int(self.mlp_ratio * self.n_embd)
         return int(2 * width / 3) if self.mlp == "swiglu" else width
 
@@ -93,7 +109,7 @@ class KVCache:
     """Keys and values of every layer for the positions generated so far."""
 
     def __init__(self, config: GPTConfig, batch: int, device: torch.device, dtype: torch.dtype):
-        shape = (batch, config.n_head, config.block_size, config.n_embd // config.n_head)
+        shape = (batch, config.kv_heads, config.block_size, config.head_size)
         self.keys = [torch.zeros(shape, device=device, dtype=dtype)
                      for _ in range(config.n_layer)]
         self.values = [torch.zeros(shape, device=device, dtype=dtype)
@@ -112,8 +128,10 @@ class KVCache:
 class Attention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.n_head, self.dropout = config.n_head, config.dropout
-        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.n_head, self.n_kv, self.dropout = config.n_head, config.kv_heads, config.dropout
+        self.head = config.head_size
+        self.qkv = nn.Linear(config.n_embd, (self.n_head + 2 * self.n_kv) * self.head,
+                             bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.proj.residual = True
         self.resid_dropout = nn.Dropout(config.dropout)
@@ -121,8 +139,9 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
                 cache: KVCache | None, layer: int) -> torch.Tensor:
         B, T, C = x.shape
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-                   for t in self.qkv(x).split(C, dim=2))
+        q, k, v = self.qkv(x).split([C, self.n_kv * self.head, self.n_kv * self.head], dim=2)
+        q = q.view(B, T, self.n_head, self.head).transpose(1, 2)
+        k, v = (t.view(B, T, self.n_kv, self.head).transpose(1, 2) for t in (k, v))
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         causal = True
@@ -130,7 +149,8 @@ class Attention(nn.Module):
             causal = cache.length == 0  # later steps add one query that sees every key
             k, v = cache.update(layer, k, v)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=causal,
-                                           dropout_p=self.dropout if self.training else 0.0)
+                                           dropout_p=self.dropout if self.training else 0.0,
+                                           enable_gqa=self.n_kv != self.n_head)
         return self.resid_dropout(self.proj(y.transpose(1, 2).contiguous().view(B, T, C)))
 
 
@@ -244,5 +264,19 @@ class GPT(nn.Module):
         logits = self.lm_head(x)
         if targets is None:
             return logits, None
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.view(-1))
-        return logits, loss
+        # Summed over the targets that count, so a batch without any is 0, not NaN.
+        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.view(-1),
+                               ignore_index=IGNORE, reduction="sum")
+        return logits, loss / (targets != IGNORE).sum().clamp(min=1)
+
+
+def grow_vocab(model: GPT, size: int) -> GPT:
+    """`model` with `size` token embeddings (and output rows); the new ones start at the
+    mean of the old, a neutral point for tokens added for fine-tuning (chat markers)."""
+    grown = GPT(replace(model.config, vocab_size=size))
+    state = model.state_dict()
+    for name in ("wte.weight", "lm_head.weight"):
+        old = state[name]
+        state[name] = torch.cat([old, old.mean(0, keepdim=True).expand(size - len(old), -1)])
+    grown.load_state_dict(state)
+    return grown
