@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curation.core.errors import ConfigError
 
 MiB = 1024 * 1024
+WEB_FORMATS = {"warc", "wet", "html"}
+WEB_COLUMNS = ("url", "date")
 
 
 class Strict(BaseModel):
@@ -25,8 +27,9 @@ class InputConfig(Strict):
     """Where documents come from and which fields hold what."""
 
     paths: list[str] = Field(description="files, directories, globs or fsspec URLs")
-    format: Literal["auto", "jsonl", "parquet", "text", "hf_disk"] = Field(
-        "auto", description="auto picks by extension; hf_disk is datasets.save_to_disk output")
+    format: Literal["auto", "jsonl", "parquet", "text", "hf_disk", "warc", "wet", "html"] = Field(
+        "auto", description="auto picks by extension; hf_disk is datasets.save_to_disk output; "
+                            "warc/wet/html read web pages (docs/web.md)")
     text_field: str = Field("text", description="field/column holding the text")
     id_field: str | None = Field(
         None, description="field holding a unique id; unset: ids are derived from file:position")
@@ -42,6 +45,16 @@ class InputConfig(Strict):
     @classmethod
     def _one_path_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _web_columns(self) -> InputConfig:
+        """Web pages always carry `url` and `date` columns (kept and rejected shards)."""
+        from curation.io.readers import format_of
+
+        formats = {self.format} if self.format != "auto" else {format_of(p) for p in self.paths}
+        if formats & WEB_FORMATS:
+            self.metadata = list(dict.fromkeys([*self.metadata, *WEB_COLUMNS]))
+        return self
 
 
 class OutputConfig(Strict):

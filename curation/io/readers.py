@@ -1,4 +1,5 @@
-"""Readers: JSONL (plain/.gz/.zst/...), Parquet, plain text, and `datasets.save_to_disk` output.
+"""Readers: JSONL (plain/.gz/.zst/...), Parquet, plain text, `datasets.save_to_disk` output,
+and web pages (WARC, WET: curation.io.warc; HTML files, one page each).
 
 Any fsspec path works. Each input file is one unit of work. A record that cannot become a
 document is yielded as `Rejected` with its raw bytes (nothing is lost); a file that cannot
@@ -15,6 +16,7 @@ import lzma
 import posixpath
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,13 +27,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from curation.core.config import InputConfig
+from curation.core.config import WEB_COLUMNS, WEB_FORMATS, InputConfig
 from curation.core.document import Document, Rejected
 from curation.core.errors import ConfigError, InputFileError
+from curation.io.charset import decode_html
+from curation.io.warc import read_warc, read_wet
 
 FORMATS_BY_EXTENSION = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
                         ".parquet": "parquet", ".txt": "text", ".text": "text", ".md": "text",
-                        ".arrow": "hf_disk"}
+                        ".arrow": "hf_disk", ".warc": "warc", ".wet": "wet", ".html": "html",
+                        ".htm": "html"}
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 _BLANK_LINE = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+")
 _GLOB = re.compile(r"[*?\[]")
@@ -85,6 +90,11 @@ def discover(cfg: InputConfig) -> list[InputFile]:
                 raise ConfigError(f"input.paths: '{owner[rel]}' and '{url}' would both derive "
                                   f"ids from '{rel}'; rename one, or set input.id_field")
             found[url] = (fmt, size, rel)
+    web = sorted({fmt for fmt, _, _ in found.values()} & WEB_FORMATS)
+    if web and not set(WEB_COLUMNS) <= set(cfg.metadata):
+        raise ConfigError(f"input.paths: the input holds {'/'.join(web)} files; set "
+                          f"input.format: {web[0]} (or name them with a glob such as "
+                          "*.warc.gz) so that their url and date columns are made")
     return [InputFile(index, url, found[url][2], found[url][0], found[url][1])
             for index, url in enumerate(sorted(found))]
 
@@ -148,10 +158,18 @@ def _hf_arrow_files(fs: Any, directory: str) -> dict[str, tuple[str, int]]:
     return out
 
 
-def read_file(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
-    """Documents (and rejected records) of one input file, in file order."""
+def read_file(f: InputFile, cfg: InputConfig, skipped: Counter | None = None
+              ) -> Iterator[Record]:
+    """Documents (and rejected records) of one input file, in file order.
+
+    Records that are not documents (a WARC's request, metadata, revisit... records) yield
+    nothing and are counted in `skipped` by kind.
+    """
+    skipped = Counter() if skipped is None else skipped
     readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text": _read_text,
-               "hf_disk": _read_arrow}
+               "hf_disk": _read_arrow, "html": _read_html,
+               "warc": lambda f, cfg: read_warc(f, cfg, skipped),
+               "wet": lambda f, cfg: read_wet(f, cfg, skipped)}
     try:
         yield from readers[f.format](f, cfg)
     except (EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as err:
@@ -299,6 +317,17 @@ def _read_text(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
             yield _reject(where, "invalid_utf8", f, block)
             continue
         yield to_document({cfg.text_field: text}, where, f, cfg)
+
+
+def _read_html(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+    """One page per file; its charset from a BOM, the meta tag, or detection."""
+    with _open_decompressed(f.url) as handle:
+        raw = handle.read()
+    decoded = decode_html(raw)
+    if decoded is None:
+        yield _reject(f.relpath, "undecodable", f, raw)
+    else:
+        yield to_document({cfg.text_field: decoded[0]}, f.relpath, f, cfg)
 
 
 def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConfig,

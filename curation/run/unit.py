@@ -155,7 +155,8 @@ def _source(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir,
         yield from _previous_stage(pipeline, stage, unit, work)
         return
     read = counts[0]
-    for record in read_file(unit, pipeline.config.input):
+    # Records that are not documents (a WARC's requests...) are counted as flagged.
+    for record in read_file(unit, pipeline.config.input, skipped=read.flagged):
         read.docs_in += 1
         if isinstance(record, Rejected):
             if strict:
