@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 from curation.core.config import validate
 from curation.core.pipeline import Pipeline
 from curation.run.orchestrate import RunOptions, run_pipeline
-from gristmill.hashing import normalize
+from curation.text.normalize import normalize
 
 CLOUGH = Path("/work/shared/data/neardup_clough_plagiarism")
 BOOKS = Path("/work/shared/data/clean_gutenberg_en")

@@ -2,7 +2,7 @@
 """MinHash signature throughput: gristmill against plain datasketch and plain numpy.
 
 Every variant turns the same raw texts into 112-value signatures over the same shingles
-(5-word n-grams of `gristmill.hashing.normalize`d words; datasketch's affine32 scheme):
+(5-word n-grams of `curation.text.normalize.normalize`d words; datasketch's affine32 scheme):
 
   gristmill            curation.dedup.minhash.shingle_hashes + signatures, in batches of
                        minhash_dedup.BATCH_DOCS documents (what the step's map side runs)
@@ -38,7 +38,7 @@ import xxhash
 
 from curation.dedup import minhash
 from curation.steps.minhash_dedup import BATCH_DOCS
-from gristmill.hashing import normalize
+from curation.text.normalize import normalize
 
 BOOKS = Path("/work/shared/data/clean_gutenberg_en")
 NUM_PERM, SEED, NGRAM = 112, 1, 5

@@ -25,7 +25,7 @@ from curation.cli.summary import print_summary
 from curation.core.config import InputConfig
 from curation.core.errors import InputFileError
 from curation.io.readers import discover, read_file
-from tests.conftest import manifest, write_jsonl, write_pipeline
+from tests.support.curation import manifest, write_jsonl, write_pipeline
 
 
 def rows_of(output: Path, rejected: bool) -> list[dict[str, Any]]:

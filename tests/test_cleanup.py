@@ -15,7 +15,7 @@ from ftfy.badness import is_bad
 
 from curation.core.document import Document
 from curation.steps.cleanup import MOJIBAKE_HINT_RE, Cleanup
-from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_training_support import tiny_run
+from tests.support.training import tiny_run
 from training.checkpoint import open_checkpoint
 from training.config import load_config
 from training.errors import TrainingError

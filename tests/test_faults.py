@@ -18,8 +18,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.conftest import read_rows, write_jsonl, write_pipeline
-from tests.test_training_support import losses, tiny_run
+from tests.support.curation import read_rows, write_jsonl, write_pipeline
+from tests.support.training import losses, tiny_run
 from training.checkpoint import open_checkpoint, steps
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from curation.steps.fineweb import FineWeb
 from curation.steps.gopher import GopherQuality, GopherRepetition
 from curation.text.analysis import NgramStats, TextAnalysis, analysis
 from curation.text.words import count_sentences, split_sentences, split_words, tokenize_chunk
-from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
 
 
 def unique_words(count: int, start: int = 0) -> list[str]:

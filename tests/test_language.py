@@ -15,7 +15,7 @@ import pytest
 from curation.core.document import Document
 from curation.langid import LangdetectIdentifier, bounded_sample, identifier
 from curation.steps.language import Language, LanguageParams
-from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 BACKENDS = ["fasttext", "langdetect"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from tests.test_training_support import bpe_tokenizer, char_tokenizer, word_docs, write_shards
+from tests.support.training import bpe_tokenizer, char_tokenizer, word_docs, write_shards
 from training.data.corpus import find_splits
 from training.data.token_cache import CachedTokens, build_cache, choose_dtype
 from training.errors import TrainingError

@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.test_training_support import add_to_manifest, curated, word_docs, write_shards
-from training.data import manifest
+from gristmill import shards
+from gristmill.shards import ShardContractError
+from tests.support.training import add_to_manifest, curated, word_docs, write_shards
 from training.data.corpus import find_splits, iter_texts
 from training.errors import TrainingError
 
@@ -88,7 +89,7 @@ def run(tmp_path: Path) -> Path:
 def test_manifest_missing_file(tmp_path: Path) -> None:
     run = curated(tmp_path / "run", word_docs(100), word_docs(20, seed=1), files=2)
     (run / "train" / "part-00001.parquet").unlink()
-    with pytest.raises(TrainingError, match=r"train/part-00001.parquet is listed in "
+    with pytest.raises(ShardContractError, match=r"train/part-00001.parquet is listed in "
                                             r".*_manifest.json but missing"):
         find_splits(run)
 
@@ -96,7 +97,7 @@ def test_manifest_missing_file(tmp_path: Path) -> None:
 def test_manifest_unlisted_file(run: Path) -> None:
     write_shards(run / "validation2", word_docs(5))
     (run / "validation2" / "part-00000.parquet").rename(run / "train" / "part-00009.parquet")
-    with pytest.raises(TrainingError, match=r"part-00009.parquet is not listed in "):
+    with pytest.raises(ShardContractError, match=r"part-00009.parquet is not listed in "):
         find_splits(run)
 
 
@@ -109,18 +110,18 @@ def test_manifest_size_rows_and_checksum(run: Path) -> None:
         edited = json.loads(json.dumps(original))
         edited["files"][0][key] = value
         path.write_text(json.dumps(edited))
-        with pytest.raises(TrainingError, match=message + r".*changed since curation"):
+        with pytest.raises(ShardContractError, match=message + r".*changed since curation"):
             find_splits(run)
     # quick skips the checksum; auto skips it above the size limit, full never does.
     find_splits(run, verify="quick")
-    limit = manifest.SHA256_AUTO_LIMIT
+    limit = shards.SHA256_AUTO_LIMIT
     try:
-        manifest.SHA256_AUTO_LIMIT = 10
+        shards.SHA256_AUTO_LIMIT = 10
         find_splits(run)
-        with pytest.raises(TrainingError, match="different sha256"):
+        with pytest.raises(ShardContractError, match="different sha256"):
             find_splits(run, verify="full")
     finally:
-        manifest.SHA256_AUTO_LIMIT = limit
+        shards.SHA256_AUTO_LIMIT = limit
 
 
 def test_rewritten_file_is_caught_by_checksum(run: Path) -> None:
@@ -132,10 +133,10 @@ def test_rewritten_file_is_caught_by_checksum(run: Path) -> None:
                    compression="zstd")
     if shard.stat().st_size == json.loads((run / "_manifest.json").read_text()
                                           )["files"][0]["bytes"]:
-        with pytest.raises(TrainingError, match="different sha256"):
+        with pytest.raises(ShardContractError, match="different sha256"):
             find_splits(run)
     else:
-        with pytest.raises(TrainingError, match="bytes, the manifest says"):
+        with pytest.raises(ShardContractError, match="bytes, the manifest says"):
             find_splits(run)
 
 
@@ -145,7 +146,7 @@ def test_manifest_of_a_flat_output_ignores_rejected(tmp_path: Path) -> None:
     add_to_manifest(tmp_path / "out", sorted((tmp_path / "out").rglob("*.parquet")))
     assert find_splits(tmp_path / "out").train.rows == 10
     (tmp_path / "out" / "_manifest.json").write_text("{broken")
-    with pytest.raises(TrainingError, match="not a readable gristmill manifest"):
+    with pytest.raises(ShardContractError, match="not a readable gristmill manifest"):
         find_splits(tmp_path / "out")
 
 

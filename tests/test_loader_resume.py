@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_training_support import bpe_tokenizer, char_tokenizer, word_docs, write_shards
+from tests.support.training import bpe_tokenizer, char_tokenizer, word_docs, write_shards
 from training.data.loader import DataConfig, Source, TrainLoader
 from training.data.parquet_tokens import ParquetTokens
 from training.data.stream import DocStream

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_training_support import char_tokenizer, word_docs, write_shards
+from tests.support.training import char_tokenizer, word_docs, write_shards
 from training.data.corpus import Split, find_splits
 from training.data.mixing import pick
 from training.data.packing import ShuffledWindows, initial_state, windows

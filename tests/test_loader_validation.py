@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_training_support import char_tokenizer, curated, word_docs, write_shards
+from tests.support.training import char_tokenizer, curated, word_docs, write_shards
 from training.data.corpus import find_splits, iter_texts
 from training.data.loader import DataConfig
 from training.data.token_cache import build_cache

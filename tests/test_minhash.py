@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from curation.dedup import minhash
-from gristmill.hashing import normalize
-from tests.conftest import SHARED_DATA
+from curation.text.normalize import normalize
+from tests.support.curation import SHARED_DATA
 
 SHARED = SHARED_DATA
 BOOKS = {"clean_gutenberg_en": ["dracula.txt", "moby_dick.txt", "alice_in_wonderland.txt"],

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import SHARED_DATA, manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import SHARED_DATA, manifest, read_rows, write_jsonl, write_pipeline
 
 SHARED = SHARED_DATA / "clean_gutenberg_en"
 BOOKS = ["dracula.txt", "moby_dick.txt", "jane_eyre.txt", "pride_and_prejudice.txt",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from curation.dedup.bloom import BloomFilter
-from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
 
 BOILER = "Share this: Facebook Twitter Email"
 

@@ -25,7 +25,7 @@ from curation.pii.actions import hash_token, normalize
 from curation.pii.engine import PiiAnalyzer, Span, resolve
 from curation.pii.patterns import plausible_phone, valid_card
 from curation.steps.pii import Pii
-from tests.conftest import read_rows, write_jsonl, write_pipeline
+from tests.support.curation import read_rows, write_jsonl, write_pipeline
 
 ALL_STRUCTURED = ["EMAIL", "PHONE", "CREDIT_CARD", "IP", "IBAN", "US_SSN", "URL"]
 

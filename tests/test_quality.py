@@ -27,7 +27,7 @@ from curation.quality.features import FeatureConfig, Featurizer
 from curation.quality.model import ModelFileError, QualityModel, heldout_mask, train
 from curation.quality.synthetic import JunkGenerator
 from curation.steps.quality import DEFAULT_MODEL, Quality
-from tests.conftest import REPO, manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import REPO, manifest, read_rows, write_jsonl, write_pipeline
 
 PROSE = ("It was late in the evening when the travellers reached the inn, and the landlord, "
          "who had been waiting for them since noon, brought bread and cheese to the table. "

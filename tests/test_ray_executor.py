@@ -20,8 +20,8 @@ from curation.core.pipeline import Pipeline
 from curation.io.readers import discover
 from curation.run.unit import run_unit
 from curation.run.workdir import WorkDir
-from tests.conftest import write_jsonl, write_pipeline
-from tests.test_resume import comparable, kill_when, output_files
+from tests.support.curation import write_jsonl, write_pipeline
+from tests.support.runs import comparable, kill_when, output_files
 
 ray = pytest.importorskip("ray")
 from curation.dedup.ray_reduce import forest, reduce_minhash  # noqa: E402 (needs ray)

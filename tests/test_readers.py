@@ -21,7 +21,7 @@ from curation.core.config import InputConfig
 from curation.core.document import Document, Rejected
 from curation.core.errors import ConfigError
 from curation.io.readers import discover, read_file
-from tests.conftest import manifest, write_jsonl, write_pipeline
+from tests.support.curation import manifest, write_jsonl, write_pipeline
 
 
 def kept_rows(output: Path) -> list[dict[str, Any]]:

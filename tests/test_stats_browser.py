@@ -24,8 +24,8 @@ from curation.stats.collect import collect
 from curation.stats.compare import compare
 from curation.stats.html import render_compare, render_stats
 from curation.stats.run_report import write_run_report
-from tests.conftest import manifest, write_jsonl, write_pipeline
-from tests.test_stats import known_rows, write_corpus
+from tests.support.curation import manifest, write_jsonl, write_pipeline
+from tests.support.stats_corpus import known_rows, write_corpus
 
 CHROMIUM = os.environ.get("GRISTMILL_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

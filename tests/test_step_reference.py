@@ -10,7 +10,7 @@ from curation.cli.step_reference import REGENERATE, markdown, parameters, type_n
 from curation.core.registry import all_steps
 from curation.steps.base import StepParams
 from gristmill.launcher import main
-from tests.conftest import REPO
+from tests.support.curation import REPO
 
 
 def builtin_steps() -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import manifest, write_jsonl, write_pipeline
+from tests.support.curation import manifest, write_jsonl, write_pipeline
 
 
 @dataclass

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models
 
-from tests.test_training_support import bpe_tokenizer, char_tokenizer, shakespeare_docs
+from tests.support.training import bpe_tokenizer, char_tokenizer, shakespeare_docs
 from training.errors import TrainingError
 from training.tokenizer.load import (
     EOT,

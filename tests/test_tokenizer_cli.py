@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from gristmill.launcher import main
-from tests.test_training_support import curated, shakespeare_docs, write_shards
+from tests.support.training import curated, shakespeare_docs, write_shards
 from training.data.corpus import find_splits, iter_texts
 from training.tokenizer.load import EOT, compression, load_tokenizer
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from curation.core.document import Document
 from curation.core.errors import ConfigError
 from curation.steps.toxicity import Toxicity, profanity_model
-from tests.conftest import manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
 
 TOXIC = "you are a fucking idiot and a piece of shit"
 CLEAN_LINES = [

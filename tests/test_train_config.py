@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from training.config import OptimSection, ScheduleSection, load_config
 from training.errors import TrainingError
@@ -41,7 +43,7 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
 
 def test_unknown_key_names_it_and_the_valid_ones(tmp_path: Path) -> None:
     message = error(tmp_path, {**BASE, "model": {"n_layers": 4}})
-    assert "model.n_layers: unknown key (did you mean 'n_layer'?)" in message
+    assert "model.n_layers: unknown key 'n_layers' (did you mean 'n_layer'?)" in message
     assert "valid keys: vocab_size, n_layer, n_head" in message
     assert "train.yaml" in message
 
@@ -51,12 +53,39 @@ def test_wrong_values_and_missing_keys_are_named(tmp_path: Path) -> None:
         tmp_path, {"data": BASE["data"], "run": {"out_dir": "x"}})
     assert "schedule.kind" in error(tmp_path, {**BASE, "schedule": {"kind": "linear"}})
     assert "multiple of model.n_head" in error(tmp_path, {**BASE, "model": {"n_embd": 100}})
-    assert "write it as section.key=value" in error(tmp_path, BASE, ["run.max_steps"])
-    assert "'max_steps' is not a section" in error(tmp_path, BASE, ["run.max_steps.x=1"])
+    assert "write it as key.path=value" in error(tmp_path, BASE, ["run.max_steps"])
+    assert "'max_steps' holds a value, not a mapping" in error(tmp_path, BASE,
+                                                               ["run.max_steps.x=1"])
     (tmp_path / "bad.yaml").write_text("run: [1,\n")
-    with pytest.raises(TrainingError, match=r"bad.yaml:\d+: invalid YAML"):
+    with pytest.raises(TrainingError, match=r"bad.yaml:\d+:\d+: invalid YAML"):
         load_config(tmp_path / "bad.yaml")
     assert "is a mapping" in error(tmp_path, [1, 2])
+
+
+def test_override_value_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
+    """`run.out_dir=[x` used to end in a yaml traceback; now the curation parser's guard."""
+    message = error(tmp_path, BASE, ["run.out_dir=[x"])
+    assert message == (f"{tmp_path / 'train.yaml'}: override run.out_dir: '[x' is not a valid "
+                       "YAML value; quote a string: run.out_dir='\"...\"'")
+
+
+override_keys = st.lists(st.sampled_from(["model", "data", "run", "sources", "n_layer", "0",
+                                          "max_steps", "x", ""]),
+                         min_size=1, max_size=4).map(".".join)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(overrides=st.lists(st.tuples(override_keys, st.text(max_size=15)), max_size=3))
+def test_random_overrides_succeed_or_name_the_file(tmp_path: Path,
+                                                   overrides: list[tuple[str, str]]) -> None:
+    """Any override either loads or fails with a TrainingError naming the file or override."""
+    assume(all("=" not in key for key, _ in overrides))
+    path = write(tmp_path, BASE)
+    try:
+        load_config(path, [f"{key}={value}" for key, value in overrides])
+    except TrainingError as err:
+        assert str(err).startswith((str(path), "override")), str(err)
 
 
 def lr(step: int, kind: str, warmup: int = 10, max_steps: int = 100) -> float:

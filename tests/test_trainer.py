@@ -17,7 +17,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.test_training_support import bpe_tokenizer, losses, tiny_run
+from tests.support.training import bpe_tokenizer, losses, tiny_run
 from training.checkpoint import open_checkpoint, steps
 from training.config import load_config
 from training.errors import TrainingError
@@ -234,7 +234,7 @@ def test_several_sources_get_their_own_validation_loss(tmp_path: Path, capsys) -
     overall loss is their average weighted by target tokens; the eval line names them."""
     from dataclasses import replace
 
-    from tests.test_training_support import curated, word_docs
+    from tests.support.training import curated, word_docs
     from training.device import pick_device
     from training.distributed import World
     from training.trainer import evaluate, setup

@@ -26,8 +26,8 @@ import yaml
 from curation.core.config import OutputConfig
 from curation.io.shards import BATCH_ROWS, ShardWriter, build_schema
 from gristmill.launcher import main
-from tests.conftest import manifest, write_jsonl, write_pipeline
-from tests.test_resume import group_alive
+from tests.support.curation import manifest, write_jsonl, write_pipeline
+from tests.support.runs import group_alive
 
 SCHEMA = build_schema([], {"n": pa.int64()})
 CLI = [sys.executable, "-m", "gristmill.launcher", "curate"]

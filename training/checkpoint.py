@@ -12,7 +12,6 @@ save); `state.pt` is loaded with `weights_only=True`, so it cannot run code.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -28,7 +27,8 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from training.atomic import fsync_dir
+from gristmill.atomic import fsync_dir
+from gristmill.hashing import file_sha256
 from training.errors import TrainingError
 from training.model import GPT, GPTConfig
 
@@ -89,7 +89,7 @@ def save(directory: Path, step: int, weights: dict[str, torch.Tensor], state: di
     torch.save(state, buffer)
     _write(tmp / "state.pt", buffer.getvalue())
     _write(tmp / "tokenizer.json", tokenizer_file.read_bytes())
-    sums = {name: _sha256(tmp / name) for name in FILES}
+    sums = {name: file_sha256(tmp / name) for name in FILES}
     (tmp / "meta.json").write_text(json.dumps(
         {"format": FORMAT, "step": step, **meta, "sha256": sums}, indent=2) + "\n")
     _fsync_tree(tmp)
@@ -126,7 +126,7 @@ def open_checkpoint(path: str | Path) -> Checkpoint:
         raise TrainingError(f"{path}: checkpoint format {meta.get('format')!r}, this "
                             f"gristmill reads format {FORMAT}")
     for name, expected in meta["sha256"].items():
-        if not (path / name).exists() or _sha256(path / name) != expected:
+        if not (path / name).exists() or file_sha256(path / name) != expected:
             raise TrainingError(f"{path / name}: missing or corrupt (sha256 differs from "
                                 "meta.json); resume from an earlier checkpoint")
     return Checkpoint(path, meta)
@@ -168,14 +168,6 @@ def _write(path: Path, data: bytes) -> None:
     wrapped message."""
     with open(path, "wb") as handle:
         handle.write(data)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -6,14 +6,12 @@ the file and the key, and an unknown key lists the valid ones.
 
 from __future__ import annotations
 
-import copy
-import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gristmill.config import apply_overrides, parse_mapping, read_text, validation_message
 from training.errors import TrainingError
 
 
@@ -132,64 +130,10 @@ class TrainConfig(Section):
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     """Read the YAML, apply `key.path=value` overrides, validate."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise TrainingError(f"{path}: cannot read the config ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark else ""
-        raise TrainingError(f"{path}{at}: invalid YAML: {getattr(err, 'problem', err)}"
-                            ) from None
-    if not isinstance(raw, dict):
-        raise TrainingError(f"{path}: a training config is a mapping with keys "
-                            f"{', '.join(TrainConfig.model_fields)}")
-    return validate(override(raw, overrides, path), path)
-
-
-def override(raw: dict[str, Any], overrides: list[str], where: Path) -> dict[str, Any]:
-    raw = copy.deepcopy(raw)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        parts = key.split(".")
-        if not sep or not all(parts):
-            raise TrainingError(f"override {item!r}: write it as section.key=value, "
-                                "e.g. run.max_steps=100")
-        node = raw
-        for part in parts[:-1]:
-            if not isinstance(node.setdefault(part, {}), dict):
-                raise TrainingError(f"{where}: override {key}: '{part}' is not a section")
-            node = node[part]
-        node[parts[-1]] = yaml.safe_load(value)
-    return raw
-
-
-def validate(raw: dict[str, Any], where: Path) -> TrainConfig:
+    text = read_text(path, "the config", TrainingError)
+    raw = parse_mapping(text, str(path), list(TrainConfig.model_fields), TrainingError)
+    raw = apply_overrides(raw, list(overrides), str(path), TrainingError)
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as err:
-        raise TrainingError("\n".join(_problem(p, where) for p in err.errors())) from None
-
-
-def _problem(problem: dict[str, Any], where: Path) -> str:
-    loc = [str(p) for p in problem["loc"]]
-    key = ".".join(loc) or "config"
-    if problem["type"] == "extra_forbidden":
-        valid = list(_section(loc[:-1]).model_fields)
-        close = difflib.get_close_matches(loc[-1], valid, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"{where}: {key}: unknown key{hint}; valid keys: {', '.join(valid)}"
-    if problem["type"] == "missing":
-        return f"{where}: {key}: required key is missing"
-    return f"{where}: {key}: {problem['msg']} (got {problem.get('input')!r})"
-
-
-def _section(loc: list[str]) -> type[BaseModel]:
-    model: type[BaseModel] = TrainConfig
-    for part in loc:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            break
-        model = annotation
-    return model
+        raise TrainingError(validation_message(err, TrainConfig, str(path))) from None

@@ -18,10 +18,10 @@ from curation.cli.summary import print_summary
 from curation.core.config import PipelineConfig, load_pipeline
 from curation.core.pipeline import Pipeline
 from curation.core.registry import all_steps, get_step_class
-from curation.run.finalize import MANIFEST
 from curation.run.orchestrate import RunOptions, run_pipeline
 from curation.run.workdir import WorkDir
 from curation.stats.run_report import REPORT, write_run_report
+from gristmill.shards import MANIFEST
 
 
 def curate_command(commands: argparse._SubParsersAction) -> None:

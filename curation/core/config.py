@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curation.core.errors import ConfigError
+from gristmill.config import apply_overrides, parse_mapping, read_text, validation_message
 
 MiB = 1024 * 1024
 WEB_FORMATS = {"warc", "wet", "html"}
@@ -97,30 +95,10 @@ class PipelineConfig(Strict):
 def load_pipeline(path: str | Path, overrides: list[str] = ()) -> tuple[PipelineConfig, str]:
     """Read, override and validate a pipeline file; returns the config and the verbatim YAML."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")  # verbatim: no newline translation
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read pipeline file ({err})") from None
-    raw = parse_yaml(text, str(path))
-    raw = apply_overrides(raw, overrides, str(path))
+    text = read_text(path, "pipeline file", ConfigError)
+    raw = parse_mapping(text, str(path), list(PipelineConfig.model_fields), ConfigError)
+    raw = apply_overrides(raw, list(overrides), str(path), ConfigError, _step_params)
     return validate(raw, str(path)), text
-
-
-def parse_yaml(text: str, where: str) -> dict[str, Any]:
-    """safe_load with the line and column of a syntax error in the message."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"{where}{at}: invalid YAML: {problem}") from None
-    except RecursionError:  # PyYAML composes nested collections recursively
-        raise ConfigError(f"{where}: invalid YAML: nested too deeply") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: a pipeline must be a YAML mapping with keys "
-                          f"{', '.join(PipelineConfig.model_fields)}")
-    return raw
 
 
 def validate(raw: dict[str, Any], where: str) -> PipelineConfig:
@@ -128,7 +106,7 @@ def validate(raw: dict[str, Any], where: str) -> PipelineConfig:
     try:
         config = PipelineConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err, PipelineConfig, where)) from None
+        raise ConfigError(validation_message(err, PipelineConfig, where)) from None
     config.steps = [normalize_step(item, i, where) for i, item in enumerate(config.steps)]
     return config
 
@@ -152,90 +130,21 @@ def normalize_step(item: Any, index: int, where: str) -> dict[str, Any]:
     try:
         validated = cls.Params.model_validate(params)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(
+        raise ConfigError(validation_message(
             err, cls.Params, where, prefix=f"steps[{index}].{name}")) from None
     return {name: validated.model_dump()}
 
 
-def format_validation_error(err: ValidationError, model: type[BaseModel], where: str,
-                            prefix: str = "") -> str:
-    """One line per problem: file: key.path: what is wrong (and the valid keys)."""
-    lines = []
-    for problem in err.errors():
-        loc = [str(part) for part in problem["loc"]]
-        key = ".".join([prefix, *loc] if prefix else loc)
-        if problem["type"] == "extra_forbidden":
-            valid = _keys_at(model, problem["loc"][:-1])
-            hint = _close_match(loc[-1], valid)
-            lines.append(f"{where}: {key}: unknown key{hint}; valid keys: {', '.join(valid)}")
-        elif problem["type"] == "missing":
-            lines.append(f"{where}: {key}: required key is missing")
-        else:
-            lines.append(f"{where}: {key}: {problem['msg']} (got {problem.get('input')!r})")
-    return "\n".join(lines)
-
-
-def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names of the (nested) model at a validation-error location."""
-    for part in loc:
-        field = model.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            break
-        model = annotation
-    return list(model.model_fields)
-
-
-def _close_match(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1)
-    return f" '{word}' (did you mean '{match[0]}'?)" if match else f" '{word}'"
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
-    """Apply `a.b.c=value` overrides; list items by index or, for steps, by step name."""
-    raw = copy.deepcopy(raw)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: write it as key.path=value")
-        try:
-            parsed = yaml.safe_load(value)
-        except (yaml.YAMLError, RecursionError):
-            raise ConfigError(f"{where}: override {key}: {value!r} is not a valid YAML value; "
-                              f"quote a string: {key}='\"...\"'") from None
-        _set_path(raw, key.split("."), parsed, f"{where}: override {key}")
-    return raw
-
-
-def _set_path(node: Any, parts: list[str], value: Any, where: str) -> None:
-    for i, part in enumerate(parts):
-        if isinstance(node, list) and i == 1 and parts[0] == "steps":
-            node = _step_params(node, part, parts[i + 1] if i + 1 < len(parts) else None, where)
-            continue
-        if isinstance(node, list):
-            if not (part.isdigit() and int(part) < len(node)):
-                raise ConfigError(f"{where}: '{part}' is not an index below {len(node)}; "
-                                  "or set the whole list, e.g. key=[a, b]")
-            if i == len(parts) - 1:
-                node[int(part)] = value
-            node = node[int(part)]
-            continue
-        if not isinstance(node, dict):
-            raise ConfigError(f"{where}: '{part}' is below a value that is not a mapping")
-        if i == len(parts) - 1:
-            node[part] = value
-        else:
-            if node.get(part) is None:
-                node[part] = {}
-            node = node[part]
-
-
-def _step_params(items: list, part: str, following: str | None, where: str) -> Any:
-    """A list element by index or, for steps, the parameters of the first step named `part`.
+def _step_params(items: list, parts: list[str], i: int, where: str) -> Any:
+    """Overrides reach a step by index or by name: the parameters of the first step named
+    `parts[i]` (other lists: None, so the default index rule applies).
 
     `steps.0.min_words` and `steps.0.length.min_words` both reach the first step's params;
     a bare `- name` step is turned into `- name: {}` so that it can be overridden.
     """
+    if i != 1 or parts[0] != "steps":
+        return None
+    part, following = parts[i], parts[i + 1] if i + 1 < len(parts) else None
     for position, item in enumerate(items):
         if isinstance(item, str):
             items[position] = item = {item: {}}

@@ -1,10 +1,10 @@
 """Errors a user can act on. The CLI prints them as one line, never as a traceback."""
 
+from gristmill.errors import UserError
 
-class GristmillError(Exception):
-    """Base class for problems caused by input or configuration, not by a bug."""
 
-    user_facing = True
+class GristmillError(UserError):
+    """Base class for curation problems caused by input or configuration, not by a bug."""
 
 
 class ConfigError(GristmillError):

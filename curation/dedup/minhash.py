@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gristmill.hashing import normalize
+from curation.text.normalize import normalize
 
 _SPACE = 32
 _U32, _U64 = np.uint32, np.uint64

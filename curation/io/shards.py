@@ -7,7 +7,6 @@ first, so a few huge documents never make a multi-GB row group; a shard closes a
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 from curation.core.config import OutputConfig
 from curation.core.document import Document, Rejected
 from gristmill.atomic import fsync_file, publish, temp_path
+from gristmill.hashing import file_sha256
 
 BASE_FIELDS = [pa.field("id", pa.string()), pa.field("text", pa.string()),
                pa.field("source", pa.string())]
@@ -134,7 +134,7 @@ class ShardWriter:
         path = self._path()
         fsync_file(path)
         self.finished.append(ShardInfo(path, self._shard_rows, path.stat().st_size,
-                                       sha256_of(path), self._shard_bytes, provisional))
+                                       file_sha256(path), self._shard_bytes, provisional))
         self._writer, self._shard_bytes, self._shard_rows = None, 0, 0
 
     def _path(self) -> Path:
@@ -174,11 +174,3 @@ def _rows_until_full(cumulative: np.ndarray, rows_left: int, bytes_left: int) ->
     """How many of these rows fit in the current group, counting the one that fills it."""
     by_bytes = int(np.searchsorted(cumulative, bytes_left, side="left")) + 1
     return min(len(cumulative), rows_left, by_bytes)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -22,14 +22,14 @@ from typing import Any
 
 from curation.core.counters import StepCounts
 from curation.core.pipeline import Pipeline
-from curation.io.shards import merge_shards, sha256_of
+from curation.io.shards import merge_shards
 from curation.run.progress import RunProgress
 from curation.run.unit import UnitResult
 from curation.run.workdir import WorkDir
 from gristmill.atomic import fsync_dir, write_json_atomic
+from gristmill.hashing import file_sha256
+from gristmill.shards import SCHEMA_VERSION, write_manifest
 
-SCHEMA_VERSION = 1
-MANIFEST = "_manifest.json"
 REDUCE_TIMING = "timing.json"
 _VERSIONED = ("gristmill", "pyarrow", "pydantic", "fsspec", "datasets", "datasketch",
               "langdetect", "presidio-analyzer", "tokenizers", "torch")
@@ -130,7 +130,7 @@ def finalize(pipeline: Pipeline, work: WorkDir, results: list[list[UnitResult]],
         if (reduce_dir / "report.json").exists():
             step["report"] = json.loads((reduce_dir / "report.json").read_text())
     check_accounting(manifest, pipeline.config.output.write_rejected)
-    write_json_atomic(work.output / MANIFEST, manifest)
+    write_manifest(work.output, manifest)
     shutil.rmtree(work.root, ignore_errors=True)
     return manifest
 
@@ -148,7 +148,7 @@ def _describe(output: Path, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
             size, digest = sources[0]["bytes"], sources[0]["sha256"]
         else:
             path = output / item["dest"]
-            size, digest = path.stat().st_size, sha256_of(path)
+            size, digest = path.stat().st_size, file_sha256(path)
         files.append({"path": item["dest"], "split": item["split"], "bytes": size,
                       "rows": sum(s["rows"] for s in sources), "sha256": digest})
     return files

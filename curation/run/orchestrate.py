@@ -24,12 +24,13 @@ from curation.core.counters import StepCounts, merge_all
 from curation.core.errors import GristmillError
 from curation.core.pipeline import Pipeline, Stage
 from curation.io.readers import InputFile, discover
-from curation.run.finalize import MANIFEST, REDUCE_TIMING, finalize
+from curation.run.finalize import REDUCE_TIMING, finalize
 from curation.run.progress import RunProgress
 from curation.run.unit import UnitResult, run_unit
 from curation.run.workdir import WorkDir, commit_dir
 from curation.steps.base import GlobalStep
 from gristmill.atomic import write_json_atomic
+from gristmill.shards import MANIFEST
 
 
 @dataclass

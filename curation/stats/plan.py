@@ -4,7 +4,6 @@ Decided once, from schemas and Parquet metadata, before any text is read."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ import pyarrow.parquet as pq
 from curation.core.errors import GristmillError
 from curation.stats.histogram import score_edges
 from curation.stats.measure import numbers
+from gristmill.shards import kept_files, read_manifest
 
-MANIFEST = "_manifest.json"
 SAMPLE_SIZE = 100
 # Columns with a role of their own (never summarized as scores).
 ID, SOURCE, URL, LANG, DUP_SIZE = "id", "source", "url", "lang", "dup_cluster_size"
@@ -51,11 +50,9 @@ def find_files(path: str | Path) -> tuple[Path, list[Path], dict[str, Any] | Non
         return root.parent, [root], None
     if not root.is_dir():
         raise GristmillError(f"{root}: no such file or directory")
-    manifest = None
-    if (root / MANIFEST).is_file():
-        manifest = json.loads((root / MANIFEST).read_text())
-        files = [root / f["path"] for f in manifest.get("files", [])
-                 if f.get("split") != "rejected"]
+    manifest = read_manifest(root)
+    if manifest is not None:
+        files = kept_files(root, manifest)
     else:
         files = sorted(p for p in root.rglob("*.parquet")
                        if not any(part.startswith((".", "_"))

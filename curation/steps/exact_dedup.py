@@ -9,7 +9,8 @@ from curation.core.document import Document
 from curation.core.registry import register
 from curation.dedup.keyed import KeyedDedup
 from curation.steps.base import Decision, FilterParams
-from gristmill.hashing import hash64, normalize_for_dedup
+from curation.text.normalize import normalize_for_dedup
+from gristmill.hashing import hash64
 
 
 class ExactDedupParams(FilterParams):

@@ -21,8 +21,9 @@ from curation.core.document import Document
 from curation.core.registry import register
 from curation.dedup.bloom import BloomFilter
 from curation.steps.base import FilterParams, GlobalStep
+from curation.text.normalize import normalize_for_dedup
 from gristmill.atomic import write_json_atomic, write_parquet_atomic
-from gristmill.hashing import hash64, normalize_for_dedup
+from gristmill.hashing import hash64
 
 _SPLITTERS = {"paragraph": re.compile(r"(\r?\n[ \t]*\r?\n\s*)"), "line": re.compile(r"(\r?\n)")}
 _EMPTY = np.uint64(0)

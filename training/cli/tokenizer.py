@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from training.atomic import atomic_path
+from gristmill.atomic import atomic_path
 from training.data.corpus import Split, find_splits, iter_texts, take_chars
 from training.data.token_cache import build_cache, cache_file
 from training.errors import TrainingError

@@ -9,7 +9,6 @@ machine and worker count, and are never trained on.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from training.data.manifest import Verify, check_manifest
+from gristmill.hashing import hash64
+from gristmill.shards import Verify, check_files
 from training.errors import TrainingError
 
 TEXT_BATCH_CHARS = 1 << 20
@@ -63,7 +63,7 @@ class Split:
         names = pq.read_schema(self.shards[shard].path).names
         keys = self._read(shard, row_group, "id" if "id" in names else self.text_column)
         limit = int(self.holdout * 2**64)
-        held = np.fromiter((_hash64(key or "") < limit for key in keys.to_pylist()), dtype=bool,
+        held = np.fromiter((hash64(key or "") < limit for key in keys.to_pylist()), dtype=bool,
                            count=len(keys))
         return held if self.heldout else ~held
 
@@ -166,9 +166,5 @@ def _split(folder: Path, text_column: str, verify: Verify) -> Split | None:
             raise TrainingError(f"{file}: column {text_column!r} is {kind}, not a string")
         shards.append(Shard(file, tuple(meta.row_group(g).num_rows
                                         for g in range(meta.num_row_groups))))
-    check_manifest(folder, {s.path: s.rows for s in shards}, verify)
+    check_files(folder, {s.path: s.rows for s in shards}, verify)
     return Split(str(folder), tuple(shards), text_column)
-
-
-def _hash64(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")

@@ -23,8 +23,9 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from gristmill.errors import UserError
+from gristmill.shards import Verify
 from training.data.corpus import Split, find_splits
-from training.data.manifest import Verify
 from training.data.mixing import pick
 from training.data.packing import ShuffledWindows, initial_state
 from training.data.parquet_tokens import ParquetTokens
@@ -118,9 +119,10 @@ class TrainLoader:
                 self._streams[stream] = state
                 self._batches += 1
                 yield x, y
-        except TrainingError as err:  # from a worker, torch puts its traceback in the message
-            raise TrainingError(str(err).strip().splitlines()[-1].split("TrainingError: ")[-1]
-                                ) from None
+        except UserError as err:  # from a worker, torch puts its traceback in the message
+            kind = type(err)
+            raise kind(str(err).strip().splitlines()[-1].split(f"{kind.__name__}: ")[-1]
+                       ) from None
 
     def state_dict(self) -> dict[str, Any]:
         """Small, JSON- and `torch.load(weights_only=True)`-safe: ints, floats, strings."""

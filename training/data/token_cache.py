@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from training.atomic import atomic_path
+from gristmill.atomic import atomic_path
 from training.data.corpus import Shard, Split
 from training.data.parquet_tokens import ParquetTokens
 from training.errors import TrainingError

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from tests.conftest import SHARED_DATA
+from tests.support.curation import SHARED_DATA
 from training.tokenizer.train import train_bpe, train_chars
 
 DATA = SHARED_DATA
