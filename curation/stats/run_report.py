@@ -3,8 +3,8 @@
 `stats.json` is the corpus statistics of the kept documents (see docs/stats.md) with one
 more key, `run`: the funnel per step (documents and bytes in and out, reasons, time,
 throughput), the accounting line, the input files (and which were skipped or empty), a
-few scrubbed example documents per rejection reason (read from `rejected/`) and the dedup
-steps' reports from the manifest.
+few scrubbed example documents per rejection reason (read from `rejected/`), the dedup
+steps' reports from the manifest and, when documents have a `lang`, the funnel per language.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from curation.pii.scrub import scrub, snippet
 from curation.stats.collect import collect
 from curation.stats.html import render_run
+from curation.stats.languages import language_funnel
 from gristmill.atomic import write_bytes_atomic
 
 EXAMPLES_PER_REASON = 3
@@ -60,7 +61,8 @@ def run_section(output_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                        "skipped": [{"path": scrub(s["path"]), "error": scrub(s["error"])}
                                    for s in inputs.get("skipped_files", [])],
                        "empty": [scrub(path) for path in inputs.get("empty_files", [])]},
-            "examples": rejected_examples(rejected, reasons), "dedup": dedup}
+            "examples": rejected_examples(rejected, reasons), "dedup": dedup,
+            "languages": language_funnel(output_dir, manifest)}
 
 
 def rejected_examples(files: list[Path], reasons: list[str],

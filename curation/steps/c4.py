@@ -7,6 +7,11 @@ word, "javascript", cookie/terms-of-use phrases); document rules drop the docume
 ipsum" or a curly bracket on a line that survived the line rules, too few sentences left).
 The cleaned text replaces the original only for kept documents in `mode: filter`: rejected
 documents keep their text, and `mode: annotate` changes nothing and only records.
+
+A document whose `lang` is written without spaces (Chinese, Japanese, Thai, ...) counts its
+words per line with the language's segmenter. A document in another language than English
+counts sentences at sentence-ending marks of any script (see `count_language_sentences`);
+English keeps datatrove's sentence rules.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ from pydantic import Field
 from curation.core.document import Document
 from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
+from curation.text.segment import (
+    DATATROVE_TOKENS,
+    UNSPACED,
+    count_language_sentences,
+    segment,
+)
 from curation.text.words import count_sentences, split_sentences
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
@@ -76,6 +87,9 @@ class C4(Step):
 
     def process(self, doc: Document) -> str | None:
         p = self.params
+        lang = doc.meta.get("lang")
+        unspaced = lang in UNSPACED
+        english = lang in DATATROVE_TOKENS
         by_line = p.split_on == "lines"
         units = doc.text.splitlines() if by_line else split_sentences(doc.text)
         kept: list[str] = []
@@ -97,7 +111,8 @@ class C4(Step):
                 removed += 1
                 continue
             # at most min_words pieces: fewer means fewer words
-            if min_words and len(whole.split(None, min_words - 1)) < min_words:
+            if min_words and len(whole.split(None, min_words - 1)) < min_words and not (
+                    unspaced and len(segment(whole)) >= min_words):
                 removed += 1
                 continue
             lower = unit.lower()
@@ -111,7 +126,12 @@ class C4(Step):
             if policy is not None and policy(lower):
                 removed += 1
                 continue
-            sentences += count_sentences(unit) if by_line else 1
+            if not by_line:
+                sentences += 1
+            elif english:
+                sentences += count_sentences(unit)
+            else:
+                sentences += count_language_sentences(unit, lang)
             kept.append(unit)
         doc.meta.update({
             "c4_lines_removed": removed,

@@ -9,6 +9,8 @@ and how many line breaks there are per word (lists and menus).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pyarrow as pa
 from pydantic import Field
 
@@ -17,9 +19,12 @@ from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 from curation.text.analysis import analysis, duplicates
 from curation.text.chars import TERMINAL_PUNCTUATION
+from curation.text.languages import LanguageParams, PerLanguage
 
 
-class FineWebParams(FilterParams):
+class FineWebParams(FilterParams, PerLanguage):
+    same_for_every_language: ClassVar[frozenset[str]] = frozenset(["terminal_punctuation"])
+
     min_line_punct_ratio: float | None = Field(
         0.12, ge=0, description="drop when the share of lines ending in terminal punctuation "
                                 "is below this")
@@ -59,9 +64,10 @@ class FineWeb(Step):
         ends = TERMINAL_PUNCTUATION if ends is None else ends
         self._end_chars = frozenset(ends) if all(len(e) == 1 for e in ends) else None
         self._ends = tuple(ends)
+        self._params = LanguageParams(self.params)
 
     def process(self, doc: Document) -> str | None:
-        p = self.params
+        p = self._params(doc.meta.get("lang"))
         a = analysis(doc)
         lines = a.nonblank_lines
         if not lines:
@@ -77,7 +83,8 @@ class FineWeb(Step):
         short_max = p.short_line_max_chars
         short = sum(1 for line in lines if len(line) <= short_max) / count
         dup_chars = duplicates(lines)[1] / (len(text) - text.count("\n"))
-        newlines = text.count("\n") / a.word_stats[0]
+        words = a.word_stats[0]
+        newlines = text.count("\n") / words if words else float(text.count("\n"))
         doc.meta.update({
             "fineweb_line_punct_ratio": punct,
             "fineweb_short_line_ratio": short,

@@ -3,7 +3,9 @@ Analysis & Insights from Training Gopher", appendix A, table A1), with the defau
 datatrove 0.10's `GopherQualityFilter` and `GopherRepetitionFilter`.
 
 Both steps record every metric before deciding, so `mode: annotate` keeps complete columns,
-and they read words, lines and paragraphs from the shared per-document analysis.
+and they read words, lines and paragraphs from the shared per-document analysis. Documents
+in another language than English take that language's words, stop words and thresholds
+(docs/languages.md); English ones are decided exactly as datatrove decides them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from curation.core.document import Document
 from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 from curation.text.analysis import analysis, duplicates
+from curation.text.languages import LanguageParams, PerLanguage, stop_words
+from curation.text.segment import DATATROVE_TOKENS
 
 STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 
@@ -23,7 +27,7 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-class GopherQualityParams(FilterParams):
+class GopherQualityParams(FilterParams, PerLanguage):
     min_words: int | None = Field(
         50, ge=0, description="drop below this many words (words made only of punctuation "
                               "and symbols are not counted)")
@@ -47,9 +51,11 @@ class GopherQualityParams(FilterParams):
                                "below this")
     min_stop_words: int | None = Field(
         2, ge=0, description="drop when fewer distinct stop words than this occur")
-    stop_words: list[str] = Field(
-        STOP_WORDS,
-        description="the stop words (matched case-sensitively against whole tokens)")
+    stop_words: list[str] | None = Field(
+        None, description="the stop words; null: Gopher's the, be, to, of, and, that, have, "
+                          "with for English (matched case-sensitively against whole tokens) and "
+                          "the language's list for other languages (matched in lowercase; a "
+                          "language without a list skips the rule)")
 
 
 @register
@@ -71,10 +77,24 @@ class GopherQuality(Step):
 
     def __init__(self, params=None):
         super().__init__(params)
-        self._stop_words = frozenset(self.params.stop_words)
+        self._params = LanguageParams(self.params)
+        self._stop_words: dict[str | None, frozenset[str] | None] = {}
+
+    def _stop_words_of(self, lang: str | None, p: GopherQualityParams) -> frozenset[str] | None:
+        found = self._stop_words.get(lang, False)
+        if found is False:
+            if lang in DATATROVE_TOKENS:
+                found = frozenset(STOP_WORDS if p.stop_words is None else p.stop_words)
+            elif p.stop_words is not None:
+                found = frozenset(word.lower() for word in p.stop_words)
+            else:
+                found = stop_words(lang) if p.language_tables else None
+            self._stop_words[lang] = found
+        return found
 
     def process(self, doc: Document) -> str | None:
-        p = self.params
+        lang = doc.meta.get("lang")
+        p = self._params(lang)
         a = analysis(doc)
         text = doc.text
         tokens, words, word_chars, alpha_tokens = a.word_stats
@@ -87,7 +107,13 @@ class GopherQuality(Step):
         ellipsis_lines = _ratio(
             sum(1 for line in lines if line.rstrip().endswith(("...", "…"))), len(lines))
         alpha = _ratio(alpha_tokens, tokens)
-        stop_words = len(self._stop_words.intersection(a.words))
+        listed = self._stop_words_of(lang, p)
+        if listed is None:
+            stop_words = None
+        elif lang in DATATROVE_TOKENS:
+            stop_words = len(listed.intersection(a.words))
+        else:
+            stop_words = len(listed.intersection(map(str.lower, a.words)))
         doc.meta.update({
             "gopher_word_count": words,
             "gopher_mean_word_length": mean_length,
@@ -118,7 +144,8 @@ class GopherQuality(Step):
         if alpha is not None and p.min_alpha_words_ratio is not None and (
                 alpha < p.min_alpha_words_ratio):
             return "alpha_words"
-        if p.min_stop_words is not None and stop_words < p.min_stop_words:
+        if p.min_stop_words is not None and stop_words is not None and (
+                stop_words < p.min_stop_words):
             return "stop_words"
         return None
 
@@ -144,7 +171,7 @@ def _dup_field(n: int):
         f"drop when repeated word {n}-grams cover more than this fraction of the characters"))
 
 
-class GopherRepetitionParams(FilterParams):
+class GopherRepetitionParams(FilterParams, PerLanguage):
     max_dup_para_frac: float | None = Field(
         0.3, ge=0, description="drop when the share of paragraphs (split at blank lines) that "
                                "repeat an earlier one is above this")
@@ -182,6 +209,10 @@ class GopherRepetition(Step):
     Params = GopherRepetitionParams
     columns = {f"gopher_{metric}": pa.float64() for metric in _REPETITION_METRICS}
 
+    def __init__(self, params=None):
+        super().__init__(params)
+        self._params = LanguageParams(self.params)
+
     def process(self, doc: Document) -> str | None:
         text = doc.text
         if not text:
@@ -208,7 +239,7 @@ class GopherRepetition(Step):
             repeats = chars > 0
             values[f"dup_{n}gram_frac"] = chars / size
         doc.meta.update({f"gopher_{metric}": value for metric, value in values.items()})
-        params = self.params
+        params = self._params(doc.meta.get("lang"))
         for metric in _REPETITION_METRICS:
             limit = getattr(params, f"max_{metric}")
             if limit is not None and values[metric] > limit:

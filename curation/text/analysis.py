@@ -3,8 +3,8 @@
 Every heuristic filter (Gopher quality and repetition, C4, FineWeb, and any other step that
 wants them) reads its inputs from one `TextAnalysis` per text, built lazily and cached on
 `doc._analysis` by `analysis(doc)`. `Document.set_text` drops the cache, so a step that edits
-the text (C4's line removal) never leaves stale numbers behind. The words come from
-`curation.text.words`.
+the text (C4's line removal) never leaves stale numbers behind. The words depend on the
+document's `lang` (see `curation.text.segment`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from operator import add, mul, ne, not_
 from typing import Any
 
 from curation.text.chars import SYMBOLS_STR
-from curation.text.words import split_words
+from curation.text.segment import language_words
 
 # ---------------------------------------------------------------------------------------
 # The per-text analysis
@@ -30,10 +30,11 @@ class TextAnalysis:
     """Lazily computed views of one text; each is computed at most once."""
 
     __slots__ = ("_line_runs", "_lines", "_ngrams", "_nonblank_lines",
-                 "_paragraphs", "_word_stats", "_words", "text")
+                 "_paragraphs", "_word_stats", "_words", "lang", "text")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, lang: str | None = None):
         self.text = text
+        self.lang = lang
         self._words: list[str] | None = None
         self._word_stats: tuple[int, int, int, int] | None = None
         self._lines: list[str] | None = None
@@ -46,9 +47,9 @@ class TextAnalysis:
 
     @property
     def words(self) -> list[str]:
-        """Word tokens (punctuation tokens included, as in datatrove's word lists)."""
+        """Words of the text's language (for English, datatrove's tokens: punctuation included)."""
         if self._words is None:
-            self._words = split_words(self.text)
+            self._words = language_words(self.text, self.lang)
         return self._words
 
     @property
@@ -253,10 +254,12 @@ def _jumped_over(hits: list[int], pos: int, n: int) -> bool:
 
 
 def analysis(doc: Any) -> TextAnalysis:
-    """The shared analysis of `doc.text`, computed on first use and cached on the document."""
+    """The shared analysis of `doc.text` in the document's `lang`, computed on first use and
+    cached on the document."""
     found = doc._analysis
-    if found is None or found.text is not doc.text:
-        found = doc._analysis = TextAnalysis(doc.text)
+    lang = doc.meta.get("lang")
+    if found is None or found.text is not doc.text or found.lang != lang:
+        found = doc._analysis = TextAnalysis(doc.text, lang)
     return found
 
 
