@@ -14,7 +14,6 @@ import pyarrow as pa
 from curation.core.config import PipelineConfig
 from curation.core.errors import ConfigError
 from curation.core.registry import all_steps
-from curation.dedup.keyed import UniqueIds
 from curation.io.shards import BASE_FIELDS, REJECT_FIELDS, build_schema, rejected_schema
 from curation.steps.base import GlobalStep, Step
 
@@ -39,7 +38,7 @@ class Pipeline:
         registry = all_steps()
         steps: list[Step] = []
         if config.input.id_field is not None:
-            steps.append(UniqueIds())
+            steps.append(registry["unique_ids"]())
         for spec in config.steps:
             (name, params), = spec.items()
             steps.append(registry[name](params))

@@ -14,11 +14,6 @@ import pyarrow.parquet as pq
 
 from curation.core.document import Document
 from curation.steps.base import Decision, GlobalStep, kept_files
-from gristmill.atomic import write_parquet_atomic
-from gristmill.hashing import hash64
-
-_DECISION_SCHEMA = pa.schema([("row", pa.int64()), ("rule", pa.string()),
-                              ("duplicate_of", pa.string()), ("copies", pa.int64())])
 
 
 class _KeyCollector:
@@ -38,6 +33,8 @@ class KeyedDedup(GlobalStep):
     """Keeps the first document (input order: file, then position) of every key."""
 
     rule = "duplicate"
+    decision_schema = pa.schema([("row", pa.int64()), ("rule", pa.string()),
+                                 ("duplicate_of", pa.string()), ("copies", pa.int64())])
 
     def key(self, doc: Document) -> int:
         raise NotImplementedError
@@ -57,21 +54,15 @@ class KeyedDedup(GlobalStep):
         head_ids = lookup_ids(unit[head], row[head], unit_dirs)
         rows, is_head, copies = row[in_group], head == in_group, counts[inverse[in_group]]
         for u, mine in by_value(unit[in_group]):
-            table = pa.table({
+            self.write_decisions(out_dir, int(u), {
                 "row": rows[mine],
                 "rule": np.where(is_head[mine], None, self.rule),
                 "duplicate_of": np.where(is_head[mine], None, head_ids[mine]),
                 "copies": copies[mine],
-            }, schema=_DECISION_SCHEMA)
-            write_parquet_atomic(table, out_dir / f"u{int(u):05d}.parquet")
+            })
 
-    def load_decisions(self, out_dir: Path, unit: int) -> dict[int, Decision]:
-        path = out_dir / f"u{unit:05d}.parquet"
-        if not path.exists():
-            return {}
-        table = pq.read_table(path).to_pydict()
-        return {r: Decision(rule, dup, copies) for r, rule, dup, copies in zip(
-            table["row"], table["rule"], table["duplicate_of"], table["copies"], strict=True)}
+    def decision(self, rule: str | None, duplicate_of: str | None, copies: int) -> Decision:
+        return Decision(rule, duplicate_of, copies)
 
 
 def lookup_ids(units: np.ndarray, rows: np.ndarray, unit_dirs: dict[int, Path]) -> np.ndarray:
@@ -94,16 +85,3 @@ def by_value(values: np.ndarray) -> list[tuple[int, np.ndarray]]:
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     ends = [*starts[1:], len(values)]
     return [(ordered[a], order[a:b]) for a, b in zip(starts, ends, strict=True)]
-
-
-class UniqueIds(KeyedDedup):
-    """Implicit first step when ids come from the input: later repeats of an id are rejected."""
-
-    name = "unique_ids"
-    rule = "duplicate_id"
-
-    def key(self, doc: Document) -> int:
-        return hash64(doc.id)
-
-    def apply(self, doc: Document, decision: Decision | None) -> str | None:
-        return decision.rule if decision else None

@@ -15,12 +15,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import ray
 
-from curation.steps.minhash_dedup import MinhashDedup, UnitArrays, components, unpack_pairs
+from curation.dedup.clusters import components, unpack_pairs
+from curation.dedup.unit_arrays import UnitArrays
+
+if TYPE_CHECKING:  # the step hands itself over (MinhashDedup.ray_reduce)
+    from curation.steps.minhash_dedup import MinhashDedup
 
 
 def reduce_minhash(step: MinhashDedup, unit_dirs: dict[int, Path], position: int,

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from curation.core.counters import StepCounts, merge_all
 from curation.core.errors import GristmillError
 from curation.core.pipeline import Pipeline, Stage
 from curation.io.readers import InputFile, discover
+from curation.run.backend import Backend
 from curation.run.finalize import REDUCE_TIMING, finalize
+from curation.run.local import LocalBackend
 from curation.run.progress import RunProgress
-from curation.run.unit import UnitResult, run_unit
+from curation.run.unit import UnitResult
 from curation.run.workdir import WorkDir, commit_dir
 from curation.steps.base import GlobalStep
 from gristmill.atomic import write_json_atomic
@@ -53,26 +53,6 @@ class RunResult:
 
 class RunFailed(GristmillError):
     """Some input files could not be read; the rest is done and resumable."""
-
-
-Task = tuple[int, InputFile, bool]  # stage index, unit, strict
-
-
-class Backend(Protocol):
-    """Where units and reduces run; a context manager around the whole run."""
-
-    counter: Any  # documents processed, read by the progress display
-
-    def __enter__(self) -> Backend: ...
-
-    def __exit__(self, *exc: Any) -> bool: ...
-
-    def map(self, tasks: list[Task]) -> Iterator[UnitResult]:
-        """Run units; results in any order."""
-        ...
-
-    def reduce(self, step: GlobalStep, unit_dirs: dict[int, Path], position: int,
-               out_dir: Path) -> None: ...
 
 
 def run_pipeline(pipeline: Pipeline, options: RunOptions) -> RunResult:
@@ -207,66 +187,3 @@ def run_reduce(pipeline: Pipeline, stage: Stage, units: list[InputFile], work: W
     backend.reduce(step, unit_dirs, stage.exit, tmp)
     write_json_atomic(tmp / REDUCE_TIMING, {"seconds": round(time.monotonic() - start, 3)})
     commit_dir(tmp, final)
-
-
-# Worker side: the pipeline and work dir are handed over once per process, not per task.
-_STATE: dict[str, Any] = {}
-
-
-def _load_pandas() -> None:
-    """pyarrow imports pandas the first time it converts Python objects (about 0.4 s of CPU).
-    Done once here, before the fork, the workers inherit it instead of each paying; the
-    driver usually needs it later anyway (finalize's merges read columns into numpy)."""
-    import pandas  # noqa: F401
-
-
-def _init_worker(pipeline: Pipeline, counter: Any) -> None:
-    _STATE.update(pipeline=pipeline, counter=counter)
-
-
-def _worker_run(task: Task) -> UnitResult:
-    stage_index, unit, strict = task
-    pipeline: Pipeline = _STATE["pipeline"]
-    counter = _STATE["counter"]
-
-    def report(n: int) -> None:
-        with counter.get_lock():
-            counter.value += n
-
-    work = WorkDir(Path(pipeline.config.output.path))
-    return run_unit(pipeline, pipeline.stages[stage_index], unit, work, strict, report)
-
-
-class LocalBackend:
-    """A fork pool for several workers (the calling process itself for one); reduces run
-    in the driver."""
-
-    def __init__(self, workers: int, pipeline: Pipeline):
-        self.workers, self.pipeline = workers, pipeline
-        self.counter = mp.get_context("fork").Value("q", 0)
-        self.pool: Any = None
-
-    def __enter__(self) -> LocalBackend:
-        _init_worker(self.pipeline, self.counter)
-        if self.workers > 1:
-            _load_pandas()
-            self.pool = mp.get_context("fork").Pool(
-                self.workers, initializer=_init_worker, initargs=(self.pipeline, self.counter))
-        return self
-
-    def __exit__(self, *exc: Any) -> bool:
-        if self.pool is not None:
-            if exc[0]:
-                self.pool.terminate()
-            else:
-                self.pool.close()
-            self.pool.join()
-        return False
-
-    def map(self, tasks: list[Task]) -> Iterator[UnitResult]:
-        return self.pool.imap_unordered(_worker_run, tasks) if self.pool else \
-            map(_worker_run, tasks)
-
-    def reduce(self, step: GlobalStep, unit_dirs: dict[int, Path], position: int,
-               out_dir: Path) -> None:
-        step.reduce(unit_dirs, position, out_dir)

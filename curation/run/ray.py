@@ -23,12 +23,10 @@ import ray
 from curation.core.config import PipelineConfig
 from curation.core.errors import GristmillError
 from curation.core.pipeline import Pipeline
-from curation.dedup.ray_reduce import reduce_minhash
-from curation.run.orchestrate import Task
+from curation.run.backend import Task
 from curation.run.unit import UnitResult, run_unit
 from curation.run.workdir import WorkDir
 from curation.steps.base import GlobalStep
-from curation.steps.minhash_dedup import MinhashDedup
 
 Spec = tuple[PipelineConfig, str, list[str]]  # what rebuilds the pipeline in a worker
 _PIPELINE: dict[str, Pipeline] = {}  # per worker process: the last run's pipeline
@@ -135,7 +133,8 @@ class RayBackend:
                out_dir: Path) -> None:
         unit_dirs = {unit: path.resolve() for unit, path in unit_dirs.items()}
         with _user_errors():
-            if isinstance(step, MinhashDedup):
-                reduce_minhash(step, unit_dirs, position, out_dir.resolve())
+            distributed = step.ray_reduce()
+            if distributed is not None:
+                distributed(step, unit_dirs, position, out_dir.resolve())
             else:
                 ray.get(_reduce_task.remote(step, unit_dirs, position, out_dir.resolve()))

@@ -7,6 +7,7 @@ reduce over all keys, and applies the decisions in the next map stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from curation.core.document import Document
+from curation.dedup import decisions
 
 
 class StepParams(BaseModel):
@@ -71,9 +73,13 @@ class GlobalStep(Step):
     """A stage boundary: collect in the map before it, reduce over all units, apply after it.
 
     The collector's files land in each unit's directory next to its kept rows (same order),
-    `reduce` reads them from every unit and writes per-unit decisions to `out_dir`, and
-    `apply` receives the decision for each row in the next stage (None for most rows).
+    `reduce` reads them from every unit and writes per-unit decisions to `out_dir` with
+    `write_decisions`, and `apply` receives the decision for each row in the next stage
+    (None for most rows). A subclass names its decision columns in `decision_schema` (the
+    first is `row`) and turns one row's values into a decision in `decision`.
     """
+
+    decision_schema: ClassVar[pa.Schema]
 
     def collector(self, position: int) -> Collector:
         raise NotImplementedError
@@ -82,8 +88,27 @@ class GlobalStep(Step):
         """`unit_dirs` maps unit index -> directory, in unit order (skipped files absent)."""
         raise NotImplementedError
 
+    def write_decisions(self, out_dir: Path, unit: int, columns: dict[str, Any]) -> None:
+        """One unit's decisions, only for the rows that have one."""
+        decisions.write(out_dir, unit, pa.table(columns, schema=self.decision_schema))
+
     def load_decisions(self, out_dir: Path, unit: int) -> dict[int, Any]:
+        """row -> decision for one unit (rows without a decision are absent)."""
+        table = decisions.read(out_dir, unit)
+        if table is None:
+            return {}
+        rows = table.pop("row")
+        return {row: self.decision(*values)
+                for row, *values in zip(rows, *table.values(), strict=True)}
+
+    def decision(self, *values: Any) -> Any:
+        """One row's decision from its columns after `row`."""
         raise NotImplementedError
+
+    def ray_reduce(self) -> Callable[[Any, dict[int, Path], int, Path], None] | None:
+        """A reduce cut into many Ray tasks (same arguments as `reduce`, the step first),
+        for a step whose reduce is too large for one task; None runs `reduce` as one."""
+        return None
 
     def apply(self, doc: Document, decision: Any) -> str | None:
         """Record the decision's columns on `doc`; return a rule to drop it."""

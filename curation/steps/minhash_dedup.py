@@ -18,26 +18,25 @@ from __future__ import annotations
 import json
 import math
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from curation.core.document import Document
 from curation.core.errors import ConfigError
 from curation.core.registry import register
-from curation.dedup import minhash
+from curation.dedup import minhash, npy
+from curation.dedup.clusters import components, representatives, unpack_pairs
 from curation.dedup.report import cluster_report
-from curation.steps.base import FilterParams, GlobalStep, kept_files
-from gristmill.atomic import write_json_atomic, write_parquet_atomic
+from curation.dedup.unit_arrays import UnitArrays
+from curation.steps.base import FilterParams, GlobalStep
+from gristmill.atomic import write_json_atomic
 
 BATCH_DOCS = 64
-_DECISIONS = pa.schema([("row", pa.int64()), ("rule", pa.string()), ("cluster", pa.string()),
-                        ("size", pa.int64()), ("jaccard", pa.float32())])
 
 
 class MinhashParams(FilterParams):
@@ -117,7 +116,7 @@ class _SignatureCollector:
         if self.texts:
             self._flush()
         p = self.step.params
-        _save_rows(directory / f"minhash-{self.position}.npy", self.signatures,
+        npy.save_rows(directory / f"minhash-{self.position}.npy", self.signatures,
                    (p.num_perm,), np.uint32)
         keys = np.concatenate(self.keys, axis=1) if self.keys else \
             np.empty((p.bands, 0), dtype=np.uint64)
@@ -125,18 +124,6 @@ class _SignatureCollector:
         np.save(directory / f"rank-{self.position}.npy", np.frombuffer(self.rank, np.float64))
         has = np.concatenate(self.has_shingles) if self.has_shingles else np.empty(0, bool)
         np.save(directory / f"shingled-{self.position}.npy", has)
-
-
-def _save_rows(path: Path, chunks: list[np.ndarray], row_shape: tuple[int, ...],
-               dtype: type) -> None:
-    """np.save of the row-wise concatenation of `chunks`, without building it."""
-    shape = (sum(len(c) for c in chunks), *row_shape)
-    with open(path, "wb") as handle:
-        np.lib.format.write_array_header_1_0(handle, {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
-            "shape": shape})
-        for chunk in chunks:
-            handle.write(np.ascontiguousarray(chunk, dtype=dtype).data)
 
 
 @register
@@ -147,6 +134,9 @@ class MinhashDedup(GlobalStep):
     Params = MinhashParams
     columns = {"dup_cluster": pa.string(), "dup_cluster_size": pa.int32(),
                "dup_jaccard": pa.float32()}
+    decision_schema = pa.schema([("row", pa.int64()), ("rule", pa.string()),
+                                 ("cluster", pa.string()), ("size", pa.int64()),
+                                 ("jaccard", pa.float32())])
 
     def __init__(self, params: Any = None):
         super().__init__(params)
@@ -204,7 +194,7 @@ class MinhashDedup(GlobalStep):
                report: dict[str, Any], out_dir: Path) -> None:
         """From components (sorted members, labels in order of first member) to per-unit
         decisions and report.json; the single-node and the Ray reduce both end here."""
-        reps = _representatives(labels, members, units.rank(members))[labels]
+        reps = representatives(labels, members, units.rank(members))[labels]
         rep_ids = units.ids(reps)
         sizes = np.bincount(labels)[labels]
         jaccard = units.signature_rows(members).jaccard(members, reps)
@@ -218,22 +208,21 @@ class MinhashDedup(GlobalStep):
                          out_dir: Path) -> None:
         for p, rows, mine in units.by_unit(members):
             is_rep = members[mine] == reps[mine]
-            table = pa.table({
+            self.write_decisions(out_dir, int(units.units[p]), {
                 "row": rows, "rule": np.where(is_rep, None, "near_duplicate"),
                 "cluster": rep_ids[mine], "size": sizes[mine],
                 "jaccard": np.where(is_rep, np.nan, jaccard[mine]).astype(np.float32),
-            }, schema=_DECISIONS)
-            write_parquet_atomic(table, out_dir / f"u{int(units.units[p]):05d}.parquet")
+            })
 
-    def load_decisions(self, out_dir: Path, unit: int) -> dict[int, MinhashDecision]:
-        path = out_dir / f"u{unit:05d}.parquet"
-        if not path.exists():
-            return {}
-        t = pq.read_table(path).to_pydict()
-        return {row: MinhashDecision(rule, None if rule is None else cluster, size,
-                                     None if rule is None else jac)
-                for row, rule, cluster, size, jac in zip(
-                    t["row"], t["rule"], t["cluster"], t["size"], t["jaccard"], strict=True)}
+    def decision(self, rule: str | None, cluster: str, size: int,
+                 jaccard: float | None) -> MinhashDecision:
+        kept = rule is None
+        return MinhashDecision(rule, None if kept else cluster, size, None if kept else jaccard)
+
+    def ray_reduce(self) -> Callable[..., None]:
+        from curation.dedup.ray_reduce import reduce_minhash  # needs Ray: only with executor ray
+
+        return reduce_minhash
 
     def apply(self, doc: Document, decision: MinhashDecision | None) -> str | None:
         if decision is None:
@@ -247,155 +236,6 @@ class MinhashDedup(GlobalStep):
     @staticmethod
     def report(out_dir: Path) -> dict[str, Any]:
         return json.loads((out_dir / "report.json").read_text())
-
-
-class UnitArrays:
-    """Every unit's saved arrays addressed by one global index (unit order, then row).
-
-    Only the has-shingles mask (1 byte per document) is held for the whole reduce. Band
-    keys, ranks and signatures are read from the unit files when needed, with plain reads
-    rather than memory maps, so RSS holds exactly what the reduce asked for.
-    """
-
-    def __init__(self, unit_dirs: dict[int, Path], position: int):
-        self.units = np.array(list(unit_dirs), dtype=np.int64)
-        self.dirs = list(unit_dirs.values())
-        self.position = position
-        self.shingled = _concat([np.load(self._path(d, "shingled")) for d in self.dirs], bool)
-        sizes = [_npy_shape(self._path(d, "minhash"))[0] for d in self.dirs]
-        self.offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
-        self.total = int(self.offsets[-1])
-
-    def _path(self, directory: Path, kind: str) -> Path:
-        return directory / f"{kind}-{self.position}.npy"
-
-    def band(self, band: int) -> np.ndarray:
-        """One band's keys of every document, in global order, read straight into place."""
-        keys = np.empty(self.total, dtype=np.uint64)
-        for p, directory in enumerate(self.dirs):
-            _read_npy_row(self._path(directory, "bands"), band,
-                          keys[self.offsets[p]:self.offsets[p + 1]])
-        return keys
-
-    def by_unit(self, index: np.ndarray) -> Iterator[tuple[int, np.ndarray, slice]]:
-        """(position of a unit, its rows, the slice of `index` they are) for sorted
-        global indices: one pass over the units, however many there are."""
-        bounds = np.searchsorted(index, self.offsets)
-        for p in np.flatnonzero(np.diff(bounds)):
-            where = slice(int(bounds[p]), int(bounds[p + 1]))
-            yield int(p), index[where] - self.offsets[p], where
-
-    def rank(self, index: np.ndarray) -> np.ndarray:
-        """Keep-rule rank of the documents at sorted global indices."""
-        out = np.empty(len(index), dtype=np.float64)
-        for p, rows, where in self.by_unit(index):
-            out[where] = np.load(self._path(self.dirs[p], "rank"))[rows]
-        return out
-
-    def signature_rows(self, index: np.ndarray) -> _SignatureRows:
-        """The signatures of the documents at sorted, unique global indices."""
-        rows_out = np.empty((len(index), self._num_perm()), dtype=np.uint32)
-        for p, rows, where in self.by_unit(index):
-            rows_out[where] = _read_npy_rows(self._path(self.dirs[p], "minhash"), rows)
-        return _SignatureRows(index, rows_out)
-
-    def _num_perm(self) -> int:
-        return _npy_shape(self._path(self.dirs[0], "minhash"))[1] if self.dirs else 0
-
-    def ids(self, index: np.ndarray) -> np.ndarray:
-        """The ids of the documents at global indices (any order, repeats allowed)."""
-        wanted, back = np.unique(index, return_inverse=True)
-        found = np.empty(len(wanted), dtype=object)
-        for p, rows, where in self.by_unit(wanted):
-            found[where] = _column_values(kept_files(self.dirs[p]), rows, "id")
-        return found[back]
-
-    def text(self, index: int) -> str:
-        """One document's text."""
-        (p, rows, _), = self.by_unit(np.array([index]))
-        return _column_values(kept_files(self.dirs[p]), rows, "text")[0]
-
-
-class _SignatureRows:
-    """Signatures of a sorted set of documents, looked up by global index."""
-
-    def __init__(self, index: np.ndarray, rows: np.ndarray):
-        self.index, self.rows = index, rows
-
-    def jaccard(self, left: np.ndarray, right: np.ndarray, chunk: int = 16384) -> np.ndarray:
-        """Estimated Jaccard of each pair: the share of equal signature values."""
-        out = np.empty(len(left), dtype=np.float64)
-        for low in range(0, len(left), chunk):
-            a = self.rows[np.searchsorted(self.index, left[low:low + chunk])]
-            b = self.rows[np.searchsorted(self.index, right[low:low + chunk])]
-            out[low:low + chunk] = (a == b).mean(axis=1)
-        return out
-
-
-def _npy_header(handle: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype of a C-order .npy file; leaves `handle` at the first value."""
-    version = np.lib.format.read_magic(handle)
-    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-        np.lib.format.read_array_header_2_0
-    shape, fortran, dtype = read(handle)
-    assert not fortran, "minhash arrays are saved in C order"
-    return shape, dtype
-
-
-def _npy_shape(path: Path) -> tuple[int, ...]:
-    with open(path, "rb") as handle:
-        return _npy_header(handle)[0]
-
-
-def _read_npy_row(path: Path, row: int, out: np.ndarray) -> None:
-    """Row `row` of a 2-D .npy file into `out`, with one seek and one read."""
-    with open(path, "rb") as handle:
-        shape, dtype = _npy_header(handle)
-        assert dtype == out.dtype and shape[1] == len(out), f"{path}: unexpected {shape}"
-        handle.seek(row * shape[1] * dtype.itemsize, 1)
-        if handle.readinto(memoryview(out).cast("B")) != out.nbytes:
-            raise OSError(f"{path}: truncated")
-
-
-def _read_npy_rows(path: Path, rows: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Sorted rows of a 2-D .npy file, read in sequential chunks of `chunk` rows."""
-    with open(path, "rb") as handle:
-        shape, dtype = _npy_header(handle)
-        data_start = handle.tell()
-        width = shape[1] * dtype.itemsize
-        out = np.empty((len(rows), shape[1]), dtype=dtype)
-        block = rows // chunk
-        cuts = np.flatnonzero(np.diff(block, prepend=-1))
-        for low, high in zip(cuts, [*cuts[1:], len(rows)], strict=True):
-            first = int(block[low]) * chunk
-            count = min(chunk, shape[0] - first)
-            handle.seek(data_start + first * width)
-            values = np.fromfile(handle, dtype=dtype, count=count * shape[1])
-            out[low:high] = values.reshape(count, shape[1])[rows[low:high] - first]
-        return out
-
-
-def _column_values(files: list[Path], rows: np.ndarray, column: str,
-                   batch_rows: int = 8192) -> list[Any]:
-    """Values of `column` at sorted `rows` of a unit's kept files (rows count across the
-    files in order). Only row groups holding a wanted row are decoded, in batches, and
-    reading stops at the last wanted row: a few example texts never load a whole shard."""
-    out: list[Any] = []
-    first = 0  # index of the current row group's first row
-    for path in files:
-        parquet = pq.ParquetFile(path)
-        for group in range(parquet.num_row_groups):
-            size = parquet.metadata.row_group(group).num_rows
-            low, high = np.searchsorted(rows, [first, first + size])
-            batches = parquet.iter_batches(batch_rows, row_groups=[group], columns=[column])
-            start = first
-            while low < high:
-                batch = next(batches)
-                end = int(np.searchsorted(rows, start + batch.num_rows))
-                out += batch.column(0).take(pa.array(rows[low:end] - start)).to_pylist()
-                low, start = end, start + batch.num_rows
-            first += size
-    return out
 
 
 def _quality(meta: dict[str, Any], field: str) -> float:
@@ -413,38 +253,3 @@ def _quality(meta: dict[str, Any], field: str) -> float:
     except (TypeError, ValueError):
         return -math.inf
     return -math.inf if math.isnan(number) else number
-
-
-def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
-
-
-def unpack_pairs(codes: np.ndarray, total: int) -> np.ndarray:
-    """Packed pair codes -> (n, 2) global indices."""
-    return np.stack(np.divmod(codes, max(total, 1)), axis=1)
-
-
-def components(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Documents in some edge (sorted global indices) and their component labels (0..k-1,
-    in order of each component's first document). The graph holds only linked documents,
-    so its size follows the duplicates, not the corpus."""
-    # scipy.sparse takes about a second to import; every run loads every step module
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    if len(edges) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
-    members, local = np.unique(edges, return_inverse=True)
-    local = local.reshape(-1, 2)
-    graph = coo_matrix((np.ones(len(local), dtype=np.int8), (local[:, 0], local[:, 1])),
-                       shape=(len(members), len(members)))
-    _, labels = connected_components(graph, directed=False)
-    return members, labels
-
-
-def _representatives(labels: np.ndarray, members: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Per component (ascending label): the member with the highest rank, then the first."""
-    order = np.lexsort((members, -rank, labels))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = labels[order][1:] != labels[order][:-1]
-    return members[order][first]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import Field
 
 from curation.core.document import Document
@@ -22,12 +21,11 @@ from curation.core.registry import register
 from curation.dedup.bloom import BloomFilter
 from curation.steps.base import FilterParams, GlobalStep
 from curation.text.normalize import normalize_for_dedup
-from gristmill.atomic import write_json_atomic, write_parquet_atomic
+from gristmill.atomic import write_json_atomic
 from gristmill.hashing import hash64
 
 _SPLITTERS = {"paragraph": re.compile(r"(\r?\n[ \t]*\r?\n\s*)"), "line": re.compile(r"(\r?\n)")}
 _EMPTY = np.uint64(0)
-_DECISIONS = pa.schema([("row", pa.int64()), ("drop", pa.list_(pa.int32()))])
 
 
 class ParagraphDedupParams(FilterParams):
@@ -69,6 +67,7 @@ class ParagraphDedup(GlobalStep):
     name = "paragraph_dedup"
     Params = ParagraphDedupParams
     columns = {"dup_paragraphs": pa.int32()}
+    decision_schema = pa.schema([("row", pa.int64()), ("drop", pa.list_(pa.int32()))])
 
     def unit_hash(self, text: str) -> int:
         """0 for units too short to remove; otherwise the normalized text's hash (never 0)."""
@@ -90,19 +89,17 @@ class ParagraphDedup(GlobalStep):
             hashes, counts = np.load(hash_file), np.load(count_file)
             duplicate = _seen_before(hashes, bloom)
             removed += int(duplicate.sum())
-            _write_unit(duplicate, counts, out_dir / f"u{unit:05d}.parquet")
+            dropped = _dropped_units(duplicate, counts)
+            if dropped:
+                self.write_decisions(out_dir, unit, dropped)
         write_json_atomic(out_dir / "report.json", {
             "units": "lines" if self.params.unit == "line" else "paragraphs",
             "total": int(total), "removed": removed, "bloom_bits": bloom.bits_count,
             "bloom_probes": bloom.probes,
             "expected_false_positive_rate": bloom.expected_false_positive_rate(total)})
 
-    def load_decisions(self, out_dir: Path, unit: int) -> dict[int, list[int]]:
-        path = out_dir / f"u{unit:05d}.parquet"
-        if not path.exists():
-            return {}
-        table = pq.read_table(path).to_pydict()
-        return dict(zip(table["row"], table["drop"], strict=True))
+    def decision(self, drop: list[int]) -> list[int]:
+        return drop
 
     def apply(self, doc: Document, drop: list[int] | None) -> str | None:
         doc.meta["dup_paragraphs"] = len(drop) if drop else 0
@@ -134,13 +131,13 @@ def _seen_before(hashes: np.ndarray, bloom: BloomFilter) -> np.ndarray:
     return duplicate
 
 
-def _write_unit(duplicate: np.ndarray, counts: np.ndarray, path: Path) -> None:
+def _dropped_units(duplicate: np.ndarray, counts: np.ndarray) -> dict[str, Any] | None:
     """Rows with something to drop, and the indices of their duplicate units."""
     doc_of = np.repeat(np.arange(len(counts)), counts)
     index_in_doc = np.arange(len(doc_of)) - np.repeat(np.cumsum(counts) - counts, counts)
     hit = np.flatnonzero(duplicate)
     if len(hit) == 0:
-        return
+        return None
     rows, starts = np.unique(doc_of[hit], return_index=True)
     drops = [part.tolist() for part in np.split(index_in_doc[hit].astype(np.int32), starts[1:])]
-    write_parquet_atomic(pa.table({"row": rows, "drop": drops}, schema=_DECISIONS), path)
+    return {"row": rows, "drop": drops}
