@@ -11,6 +11,7 @@ import pytest
 
 from curation.core.document import Document
 from curation.langid.backends import LID176_LANGUAGES
+from curation.stats.html import _language_section
 from curation.steps.c4 import C4
 from curation.steps.fineweb import FineWeb
 from curation.steps.gopher import GopherQuality, GopherRepetition
@@ -210,3 +211,14 @@ def test_the_multilingual_pipeline_runs_and_reports_per_language(tmp_path, curat
     assert by_lang["en"]["thresholds"] == "English defaults"
     assert sum(row["in"] for row in funnel["rows"]) == len(records)
     assert sum(row["kept"] for row in funnel["rows"]) == len(expected)
+    report = (out / "report.html").read_text()
+    assert '<h2 id="languages">Languages</h2>' in report and ">zh</td>" in report
+
+
+def test_the_report_names_languages_judged_by_the_defaults():
+    funnel = {"rows": [{"lang": "war", "in": 4, "kept": 1, "rejected": {"c4:x": 3},
+                        "thresholds": "defaults (no table)", "stop_words": False}],
+              "defaults_used_for": ["war"]}
+    html = "".join(_language_section(funnel))
+    assert "defaults (no table), no stop-word list" in html
+    assert "No per-language table for war" in html

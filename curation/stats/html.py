@@ -356,6 +356,24 @@ def run_sections(run: dict[str, Any]) -> list[str]:
         out.append(_card(_table(["reason", "id", "text"], rows)))
     for entry in run.get("dedup", []):
         out += _dedup_section(entry)
+    if run.get("languages"):
+        out += _language_section(run["languages"])
+    return out
+
+
+def _language_section(funnel: dict[str, Any]) -> list[str]:
+    """The funnel per language, and which languages the filters judged by English defaults."""
+    rows = [[escape(r["lang"]), f"{r['in']:,}", f"{r['kept']:,}",
+             f"{r['kept'] / r['in']:.0%}" if r["in"] else "-", escape(r["thresholds"])
+             + ("" if r["stop_words"] else ", no stop-word list"),
+             ", ".join(f"{escape(k)} {n:,}" for k, n in r["rejected"].items())]
+            for r in funnel["rows"]]
+    out = ["<h2>Languages</h2>", _card(_table(
+        ["lang", "docs in", "kept", "kept %", "thresholds", "reasons"], rows, {1, 2, 3}))]
+    if funnel["defaults_used_for"]:
+        out.append('<p class="muted">No per-language table for '
+                   f'{escape(", ".join(funnel["defaults_used_for"]))}: the heuristic filters '
+                   "used their default (English) thresholds there (docs/languages.md).</p>")
     return out
 
 
