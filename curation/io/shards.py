@@ -96,7 +96,8 @@ class ShardWriter:
             self._flush_group()
 
     def _convert(self) -> None:
-        """Python rows to an Arrow batch: a row group of dicts would take ~3x its text."""
+        """Python rows to an Arrow batch: a row group held as dicts would take several times
+        its text in memory."""
         if self._rows:
             self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
             self._rows, self._rows_bytes = [], 0

@@ -152,7 +152,7 @@ def supported_languages(name: str) -> frozenset[str]:
 
 
 def identifier(name: str) -> LanguageIdentifier:
-    """The backend called `name`, created once per process (loading a model takes ~0.1-1 s)."""
+    """The backend called `name`, created once per process (loading a model is slow)."""
     if name not in _loaded:
         _loaded[name] = BACKENDS[name]()
     return _loaded[name]

@@ -16,7 +16,7 @@
   torch-based spaCy models alone, and those are never loaded in that case (a `spacy_model`
   means `keep_torch=True`). transformers is hidden with it: presidio imports it (guarded by
   `except ImportError`) only for its Hugging Face NER engine, which the step never builds;
-  the import costs about 0.7 s and, with torch hidden, prints "PyTorch was not found".
+  the import is slow and, with torch hidden, prints "PyTorch was not found".
 """
 
 from __future__ import annotations

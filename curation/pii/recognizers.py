@@ -4,8 +4,8 @@ presidio's own recognizers are used as they are for e-mail, IP (v4 and v6) and I
 gets the case-insensitive flags presidio's default registry gives it). The others are ours or
 narrowed versions of presidio's, all plain presidio `PatternRecognizer`s:
 
-- `PhoneFormatRecognizer`: presidio's `PhoneRecognizer` (libphonenumber, 8 regions) finds about
-  60% of the phone numbers in presidio-research's synthetic set. Numbers written in the local
+- `PhoneFormatRecognizer`: presidio's `PhoneRecognizer` (libphonenumber, 8 regions) misses
+  many of the phone numbers in presidio-research's synthetic set. Numbers written in the local
   formats of other countries (`78 651 450`, `60-56-85-91`, `+41 (0)96 471 07 95`,
   `0961-7596216`, `345-899-3560x4587`, `9498777106`) are missed. This recognizer matches
   digit groups joined by one separator, with an optional country code, `(0)` trunk prefix,

@@ -19,7 +19,7 @@ _STATE: dict[str, Any] = {}
 
 
 def _load_pandas() -> None:
-    """pyarrow imports pandas the first time it converts Python objects (about 0.4 s of CPU).
+    """pyarrow imports pandas the first time it converts Python objects (a noticeable cost).
     Done once here, before the fork, the workers inherit it instead of each paying; the
     driver usually needs it later anyway (finalize's merges read columns into numpy)."""
     import pandas  # noqa: F401

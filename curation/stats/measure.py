@@ -85,7 +85,7 @@ def numbers(array: pa.Array) -> np.ndarray:
     """A numeric or boolean Arrow array as numpy, nulls as NaN (the result is then float).
 
     Reads the buffers directly. pyarrow's `to_numpy`, like `pa.array`, `pa.scalar` and any
-    compute call given a Python scalar, imports pandas on first use: about 0.4 s of CPU in
+    compute call given a Python scalar, imports pandas on first use: a noticeable cost in
     every worker process, more than a second of scanning. The statistics avoid them."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()

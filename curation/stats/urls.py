@@ -2,7 +2,7 @@
 
 A regular expression (`extract_regex`) costs several times more per URL, and a Python
 scalar passed to a kernel (`list_element(x, 0)`) makes pyarrow import pandas on first use,
-about 0.4 s in every worker process; elements are taken by list offsets instead."""
+a cost paid in every worker process; elements are taken by list offsets instead."""
 
 from __future__ import annotations
 

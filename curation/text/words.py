@@ -48,7 +48,7 @@ _UNCASED = (
 
 
 class _Rules:
-    """The tokenizer's compiled patterns (built on first use: compiling them takes ~0.2 s)."""
+    """The tokenizer's compiled patterns (built on first use: compiling them is slow)."""
 
     def __init__(self) -> None:
         def cased(predicate) -> str:
