@@ -9,6 +9,7 @@ loaded once per worker process, from JSON and a `.npz` read without pickle.
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +19,8 @@ from curation.core.document import Document
 from curation.core.registry import register
 from curation.steps.base import FilterParams, Step
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "quality" / "default.json"
+# Package data, found wherever the package is installed (its .npz lies beside it).
+DEFAULT_MODEL = Path(str(files("curation.quality") / "default.json"))
 
 
 @lru_cache(maxsize=8)
