@@ -1,9 +1,12 @@
 """The `gristmill` command: subcommands come from the `gristmill.commands` entry points.
 
-Curation and training each register their own commands, so neither imports the other;
-this launcher only lives in `curation` because one package has to host it. An exception
-whose class sets `user_facing = True` is a user mistake, and a full or read-only disk is the
-machine's state: either is one line, no traceback.
+Curation and training each register their own commands, so neither imports the other.
+An exception whose class sets `user_facing = True` is a user mistake, and a full or
+read-only disk is the machine's state: either is one line, no traceback. Ctrl-C at any
+moment is one line and exit 130; forked workers exit silently and leave the report to the
+main process. A subcommand says how it resumes with `set_defaults(resume_with=...)`: "rerun"
+(the same command again) or a flag to add (`--resume`); the interrupt line then gives the
+exact command.
 """
 
 from __future__ import annotations
@@ -11,35 +14,74 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shlex
+import signal
 import sys
 from importlib.metadata import entry_points, version
+from pathlib import Path
+from typing import Any, NoReturn
 
 # Write errors that are the machine's state, not a bug: reported in one line.
 DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
+INTERRUPTED = 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class Parser(argparse.ArgumentParser):
+    """A usage mistake is one line (not the whole usage block) that points at --help;
+    subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with only the one `argv` names: a command then
+    imports its own modules and no other's (`gristmill steps` never loads torch)."""
+    parser = Parser(
         prog="gristmill", description="Curate text into Parquet shards; train a GPT on them.")
     parser.add_argument("--version", action="version", version=version("gristmill"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in sorted(entry_points(group="gristmill.commands"), key=lambda e: e.name):
+    registered = sorted(entry_points(group="gristmill.commands"), key=lambda e: e.name)
+    named = next((a for a in argv or [] if not a.startswith("-")), None)
+    chosen = [e for e in registered if e.name == named] or registered
+    for command in chosen:
         command.load()(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; user mistakes become one readable error, never a traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:  # without loading the commands (and torch): instant
+        print(version("gristmill"))
+        return 0
     # Before torch loads: idle OpenMP threads sleep instead of spinning, which keeps
     # training from slowing down 3-10x when other processes share the cores.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    parser = build_parser()
+    previous = _quiet_workers()
+    args = None
+    try:
+        args = _parse(build_parser(argv), argv)
+        return _run(args)
+    except KeyboardInterrupt:
+        print(_interrupted(args, argv), file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     args, extra = parser.parse_known_args(argv)
     if extra:
         if not hasattr(args, "overrides") or any("=" not in item for item in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides.extend(extra)
+    return args
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args) or 0
     except OSError as err:
@@ -55,9 +97,38 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
+
+
+def _interrupted(args: argparse.Namespace | None, argv: list[str]) -> str:
+    """The interrupt line, with the command that resumes where the subcommand can."""
+    how = getattr(args, "resume_with", None)
+    if how == "rerun":
+        return "interrupted: run the same command again to resume"
+    if how:
+        prog = sys.argv[0] if Path(sys.argv[0]).name == "gristmill" else "gristmill"
+        command = [prog, *argv, *([] if how in argv else [how])]
+        return f"interrupted: resume with: {shlex.join(command)}"
+    return "interrupted"
+
+
+def _quiet_workers() -> Any:
+    """Ctrl-C reaches every process of the terminal's group. In the main process it is a
+    KeyboardInterrupt as usual; a forked worker (a process pool's, a data loader's) exits
+    at once without a traceback, and the main process cleans up and reports. Returns the
+    handler to restore, or None where handlers cannot be set (not the main thread)."""
+    main_pid = os.getpid()
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if os.getpid() != main_pid:
+            os._exit(INTERRUPTED)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # e.g. started with `&` or nohup
+        return None
+    try:
+        return signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def test_train_writes_a_tokenizer_and_reports_compression(data: Path, tmp_path: 
             f"{c.bytes_per_token:.2f} bytes/token") in text
     code, _, err = run(capsys, "train", "--data", data, "--vocab-size", 600, "--out", out)
     assert code == 2
-    assert err == f"error: {out} exists; pass --overwrite to replace it\n"
+    assert err == f"error: --out {out}: exists; pass --overwrite to replace it\n"
 
 
 def test_train_caps_characters(data: Path, tmp_path: Path, capsys) -> None:

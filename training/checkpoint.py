@@ -128,8 +128,20 @@ def open_checkpoint(path: str | Path) -> Checkpoint:
     for name, expected in meta["sha256"].items():
         if not (path / name).exists() or file_sha256(path / name) != expected:
             raise TrainingError(f"{path / name}: missing or corrupt (sha256 differs from "
-                                "meta.json); resume from an earlier checkpoint")
+                                f"meta.json); {_earlier(path)}")
     return Checkpoint(path, meta)
+
+
+def _earlier(path: Path) -> str:
+    """How to go on without a corrupt checkpoint: the others, and how to set it aside."""
+    aside = f"mv {path} {path.parent / ('corrupt-' + path.name)}"
+    others = [p.name for p in steps(path.parent) if p.name < path.name]
+    if not others:
+        return (f"there is no earlier checkpoint: set it aside ({aside}) and train again "
+                "without --resume")
+    return (f"earlier checkpoints: {', '.join(others)}; give one by its path (e.g. "
+            f"{path.parent / others[-1]}), or set this one aside ({aside}) and --resume "
+            "continues from the newest left")
 
 
 def latest(directory: Path) -> Checkpoint | None:

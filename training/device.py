@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from gristmill.checks import DEVICE
 from training.errors import TrainingError
 
 # Dense bf16 tensor-core peaks from the vendors' data sheets (SXM parts), in TFLOP/s.
@@ -16,15 +17,22 @@ PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4":
                "A10": 125.0, "4090": 165.2, "3090": 71.0}
 
 
-def pick_device(requested: str, local_rank: int) -> torch.device:
+def pick_device(requested: str, local_rank: int, flag: str = "run.device") -> torch.device:
+    """The device `requested` names (`flag` is how the user set it, for the message)."""
+    if not DEVICE.fullmatch(requested):
+        raise TrainingError(f"{flag}={requested}: unknown device; use auto, cpu, cuda, cuda:N "
+                            "or mps")
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank)
         return torch.device("cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"run.device={requested} but PyTorch sees no CUDA GPU; use "
-                            "run.device=cpu (or auto)")
+        raise TrainingError(f"{flag}={requested} but PyTorch sees no CUDA GPU; use "
+                            f"{flag}=cpu (or auto)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise TrainingError(f"{flag}={requested} but PyTorch sees no Apple GPU (MPS); use "
+                            f"{flag}=cpu (or auto)")
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank)
     return device

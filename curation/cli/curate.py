@@ -6,6 +6,7 @@ import argparse
 import inspect
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -14,13 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from curation.cli.step_reference import REGENERATE, kind, markdown, parameters
-from curation.cli.summary import print_summary
+from curation.cli.summary import print_summary, whole_run_warning
 from curation.core.config import PipelineConfig, load_pipeline
 from curation.core.pipeline import Pipeline
 from curation.core.registry import all_steps, get_step_class
 from curation.run.orchestrate import RunOptions, run_pipeline
 from curation.run.workdir import WorkDir
 from curation.stats.run_report import REPORT, write_run_report
+from gristmill.checks import whole
 from gristmill.shards import MANIFEST
 
 
@@ -32,7 +34,7 @@ def curate_command(commands: argparse._SubParsersAction) -> None:
                         help="override config values, e.g. steps.length.min_words=50")
     parser.add_argument("--input", action="append", help="input path/glob (repeatable)")
     parser.add_argument("--output", help="output directory")
-    parser.add_argument("--workers", type=_positive, help="worker processes (default: cores)")
+    parser.add_argument("--workers", type=whole(1), help="worker processes (default: cores)")
     parser.add_argument("--executor", choices=["local", "ray"],
                         help="where the work runs (default: executor.type, else local)")
     parser.add_argument("--address", help="executor ray: the Ray cluster, e.g. auto or "
@@ -40,15 +42,10 @@ def curate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--strict", action="store_true", help="stop at the first bad record")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="finish without input files that cannot be read")
-    parser.add_argument("--overwrite", action="store_true", help="replace a finished output")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier run (removes only what gristmill wrote)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
-    parser.set_defaults(func=run_curate)
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
+    parser.set_defaults(func=run_curate, resume_with="rerun")
 
 
 def run_curate(args: argparse.Namespace) -> int:
@@ -72,6 +69,10 @@ def run_curate(args: argparse.Namespace) -> int:
     print_summary(result.manifest, config.output.path, time.monotonic() - start)
     report = write_run_report(config.output.path, result.manifest, workers=args.workers)
     print(f"report: {report}")
+    warning = whole_run_warning(result.manifest, config.output.path)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -113,9 +114,13 @@ def run_steps(args: argparse.Namespace) -> int:
     for name, cls in sorted(steps.items()):
         table = Table(title=escape(f"{name} ({kind(cls)}): {inspect.getdoc(cls) or ''}"),
                       title_justify="left")
-        for column in ("parameter", "type", "default", "what it does"):
-            table.add_column(column)
-        for param in parameters(cls):
+        params = parameters(cls)
+        # Names are typed on the command line: never cut; the rest wraps (never "…").
+        table.add_column("parameter", no_wrap=True,
+                         min_width=max((len(p.name) for p in params), default=9))
+        for column in ("type", "default", "what it does"):
+            table.add_column(column, overflow="fold")
+        for param in params:
             table.add_row(*map(escape, (param.name, param.type, param.default,
                                         param.description)))
         console.print(table)

@@ -11,6 +11,8 @@ from rich.console import Console
 
 from curation.core.errors import GristmillError
 from gristmill.atomic import write_bytes_atomic
+from gristmill.checks import input_file, output_file, whole
+from gristmill.outputs import check_replace
 
 
 def stats_command(commands: argparse._SubParsersAction) -> None:
@@ -24,24 +26,17 @@ def stats_command(commands: argparse._SubParsersAction) -> None:
                         help="compare two directories (or stats.json files)")
     parser.add_argument("--html", help="write the HTML report here")
     parser.add_argument("--json", help="write the statistics as JSON here")
-    parser.add_argument("--workers", type=_positive, help="worker processes (default: cores)")
+    parser.add_argument("--workers", type=whole(1), help="worker processes (default: cores)")
     parser.add_argument("--tokenizer", help="tokenizer.json (HF tokenizers) for exact tokens")
     parser.add_argument("--text-column", default="text", help="text column (default: text)")
     parser.add_argument("--quiet", action="store_true", help="no terminal summary")
     parser.set_defaults(func=run_stats)
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
 def run_stats(args: argparse.Namespace) -> int:
     from curation.stats import collect, compare, html, text_summary
 
-    if args.tokenizer and not Path(args.tokenizer).is_file():
-        raise GristmillError(f"--tokenizer {args.tokenizer}: no such file")
+    _check_arguments(args)
     console = Console()
     if args.compare:
         if args.path:
@@ -67,6 +62,25 @@ def run_stats(args: argparse.Namespace) -> int:
         _write(Path(args.html), page)
         console.print(f"report: {args.html}")
     return 0
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Before any work: outputs that cannot be written, a tokenizer that does not load."""
+    for flag, path, kind, example in (("--json", args.json, "stats", "stats.json"),
+                                      ("--html", args.html, "html", "report.html")):
+        if path:
+            check_replace(output_file(Path(path), flag, example), kind, flag)
+    if args.tokenizer:
+        from tokenizers import Tokenizer
+
+        try:
+            Tokenizer.from_file(str(input_file(Path(args.tokenizer), "--tokenizer")))
+        except Exception as err:  # tokenizers raises plain Exception for a bad file
+            if getattr(err, "user_facing", False):
+                raise
+            raise GristmillError(f"--tokenizer {args.tokenizer}: not a tokenizer.json that "
+                                 f"HF tokenizers can load ({str(err).splitlines()[0]}); give "
+                                 "the file `gristmill tokenizer train` wrote") from None
 
 
 def _labels(a: str, b: str) -> tuple[str, str]:

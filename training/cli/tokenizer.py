@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -11,6 +12,8 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from gristmill.atomic import atomic_path
+from gristmill.checks import output_dir, output_file, whole
+from gristmill.outputs import check_replace
 from training.data.corpus import Split, find_splits, iter_texts, take_chars
 from training.data.token_cache import build_cache, cache_file
 from training.errors import TrainingError
@@ -32,18 +35,19 @@ def tokenizer_command(commands: argparse._SubParsersAction) -> None:
                     "validation split.")
     _data_arguments(train)
     train.add_argument("--out", required=True, help="tokenizer file to write (tokenizer.json)")
-    train.add_argument("--vocab-size", type=_positive, help="ids in all, special tokens "
+    train.add_argument("--vocab-size", type=whole(1), help="ids in all, special tokens "
                        "included (required for bpe)")
     train.add_argument("--kind", choices=["bpe", "char"], default="bpe",
                        help="byte-level BPE (default) or one id per character")
     train.add_argument("--special-token", action="append", default=[], metavar="TOKEN",
                        help=f"a special token besides {EOT} (repeatable)")
-    train.add_argument("--max-doc-chars", type=_positive, default=10_000,
+    train.add_argument("--max-doc-chars", type=whole(1), default=10_000,
                        help="train on at most this many characters of each document "
                             "(default 10000)")
-    train.add_argument("--max-chars", type=_positive,
+    train.add_argument("--max-chars", type=whole(1),
                        help="stop reading after this many characters in all (default: all)")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --out (only if it is a tokenizer file)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=run_train)
 
@@ -81,16 +85,9 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", default="text", help="column with the documents")
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
 def run_train(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise TrainingError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(Path(args.out), "--out", "tokenizer.json")
+    check_replace(out, "tokenizer", "--out", args.overwrite)
     if args.kind == "bpe" and args.vocab_size is None:
         raise TrainingError("--vocab-size is required for a bpe tokenizer")
     splits = [find_splits(d, args.holdout, args.verify, args.text_column) for d in args.data]
@@ -98,7 +95,9 @@ def run_train(args: argparse.Namespace) -> int:
         iter_texts(s.train, args.max_doc_chars) for s in splits), args.max_chars))
     start = time.monotonic()
     if args.kind == "bpe":
-        tokenizer = train_bpe(read, args.vocab_size, args.special_token, not args.quiet)
+        # Its progress bar draws only on a terminal; elsewhere it prints blank lines.
+        progress = not args.quiet and sys.stderr.isatty()
+        tokenizer = train_bpe(read, args.vocab_size, args.special_token, progress)
     else:
         tokenizer = train_chars(read, args.special_token)
     seconds = time.monotonic() - start
@@ -118,6 +117,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_encode(args: argparse.Namespace) -> int:
+    output_dir(Path(args.out), "--out")
     tokenizer = load_tokenizer(args.tokenizer)
     for data in args.data:
         splits = find_splits(data, args.holdout, args.verify, args.text_column)

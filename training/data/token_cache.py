@@ -72,6 +72,11 @@ def build_cache(split: Split, tokenizer: Tokenizer, cache_dir: str | Path,
     return headers
 
 
+def _data_dir(shard: Path) -> Path:
+    """The directory `--data` takes for a shard: a curated output for its split folders."""
+    return shard.parent.parent if shard.parent.name in ("train", "validation") else shard.parent
+
+
 class CachedTokens:
     """A `TokenReader` over a split's cache files (checked against the split and tokenizer)."""
 
@@ -83,7 +88,9 @@ class CachedTokens:
             problem = "is missing" if header is None else _problem(header, shard, tokenizer)
             if problem:
                 raise TrainingError(f"token cache {path} {problem}; rebuild it with `gristmill "
-                                    f"tokenizer encode --out {cache_dir}`")
+                                    f"tokenizer encode --data {_data_dir(shard.path)} "
+                                    f"--tokenizer TOKENIZER --out {cache_dir}` (TOKENIZER: "
+                                    "the config's data.tokenizer)")
             self.paths.append((path, header))
         self.row_group_starts = [np.cumsum((0, *shard.row_groups)) for shard in split.shards]
         self._maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
