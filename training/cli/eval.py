@@ -90,3 +90,26 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"{name:<16}{n:>6}{m['acc']:>8.4f}{m['acc_norm']:>10.4f}"
                      f"{m['bpb']:>8.4f}{m['centered']:>10.4f}")
     return "\n".join(lines)
+
+
+def ablate_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "ablate", help="train one small model per data variant and seed; compare them",
+        description="Which data makes the better model: every variant trains the same model "
+                    "on the same token budget with the same seeds; ablation.json and "
+                    "report.html say which is better and whether it beats the seed noise. "
+                    "Run the same command again to resume a killed ablation.")
+    parser.add_argument("ablation", help="the ablation YAML (docs/ablations.md)")
+    parser.add_argument("--out", default="runs/ablation", help="output directory")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(func=run_ablate)
+
+
+def run_ablate(args: argparse.Namespace) -> int:
+    from training.eval.ablate import ablate
+
+    out = Path(args.out)
+    result = ablate(args.ablation, out, args.quiet)
+    print(result["verdict"])
+    print(f"wrote {out / 'ablation.json'} and {out / 'report.html'}")
+    return 0

@@ -1,0 +1,171 @@
+"""`gristmill ablate`: statistics and verdict from known curves, the report in a browser,
+the refusals, n-gram overlap, and one real ablation of tiny models on clean against
+polluted books."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.ablation import book_ablation, book_docs
+from tests.support.training import bpe_tokenizer, curated, write_shards
+from training.errors import TrainingError
+from training.eval.ablate import ablate, summarize
+from training.eval.decontam import overlap
+from training.eval.report import render_report
+
+FINAL = {"clean": (1.60, 1.62), "polluted": (1.90, 1.93), "same": (1.61, 1.59)}
+
+
+def fake_runs(root: Path) -> dict[str, dict[int, Path]]:
+    """metrics.jsonl of 3 variants x 2 seeds whose last eval_bpb values are FINAL."""
+    runs: dict[str, dict[int, Path]] = {}
+    for variant, finals in FINAL.items():
+        for seed, final in zip((1, 2), finals, strict=True):
+            run = root / variant / f"seed-{seed}"
+            run.mkdir(parents=True)
+            lines = [{"step": s, "loss": 3.0, "tokens": s * 100} for s in (5, 10)]
+            lines += [{"step": s, "val_loss": 2.0, "eval_bpb/books": final + (10 - s) / 10,
+                       "eval_loss/books": final * 0.7} for s in (5, 10)]
+            run.joinpath("metrics.jsonl").write_text(
+                "".join(json.dumps(x) + "\n" for x in sorted(lines, key=lambda r: r["step"])))
+            runs.setdefault(variant, {})[seed] = run
+    return runs
+
+
+def fake_result(tmp_path: Path) -> dict:
+    plan = {"variants": {v: f"/data/{v}" for v in FINAL}, "seeds": [1, 2], "tokens": 1000,
+            "steps": 10, "tokens_per_step": 100, "tokenizer": "tok.json"}
+    return summarize(plan, fake_runs(tmp_path), {}, {})
+
+
+def test_means_differences_and_noise_follow_from_the_runs(tmp_path: Path) -> None:
+    result = fake_result(tmp_path)
+    clean = result["variants"]["clean"]["eval_bpb/books"]
+    assert clean["mean"] == pytest.approx(1.61) and clean["std"] == pytest.approx(
+        math.sqrt(2) * 0.01)
+    assert result["runs"]["clean"]["1"]["tokens"] == 1000
+    assert [p["tokens"] for p in result["runs"]["clean"]["1"]["curve"]] == [500, 1000]
+    diffs = {(d["a"], d["b"]): d for d in result["differences"]
+             if d["metric"] == "eval_bpb/books"}
+    real = diffs[("clean", "polluted")]
+    assert real["difference"] == pytest.approx(1.61 - 1.915)
+    assert real["noise"] == pytest.approx(math.sqrt((0.01**2 * 2 + 0.015**2 * 2) / 2))
+    assert real["significant"] and real["better"] == "clean"
+    tie = diffs[("clean", "same")]
+    assert not tie["significant"]
+    assert result["primary"] == "eval_bpb/books"
+    assert "clean is better than polluted on eval_bpb/books by 0.3050" in result["verdict"]
+    assert "clean and same differ" in result["verdict"] and "within the noise" in \
+        result["verdict"]
+
+
+def test_report_renders_in_a_browser(tmp_path: Path) -> None:
+    from tests.test_stats_browser import CHROMIUM, open_page, problems
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no headless browser at {CHROMIUM}: apt-get install -y chromium")
+    import subprocess
+    import time
+
+    page = tmp_path / "report.html"
+    page.write_text(render_report(fake_result(tmp_path)))
+    profile = tmp_path / "profile"
+    process = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                                f"--user-data-dir={profile}", "--remote-debugging-port=0",
+                                "about:blank"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+        tab, dom = open_page(int(port_file.read_text().split()[0]), page)
+        assert problems(tab, page) == []
+        assert dom["charts"] == 2  # eval_bpb/books; eval_loss is only in the table
+        assert "tokens trained" in dom["axisLabels"] and dom["width"] <= 1280
+        bands = tab.call("Runtime.evaluate", returnByValue=True, expression=(
+            "document.querySelectorAll('polygon.band').length + ',' + "
+            "document.querySelectorAll('td.yes').length"))["result"]["value"]
+        assert bands.split(",")[0] == str(len(FINAL))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def small_ablation(root: Path, **changes) -> Path:
+    """Two short books, a given tokenizer: the set-up without the training."""
+    if not (root / "bpe.json").exists():
+        bpe_tokenizer(300).save(str(root / "bpe.json"))
+    path = book_ablation(root, tokens=16 * 128 * 4, vocab=str(root / "bpe.json"),
+                         books=("christmas_carol", "jekyll_and_hyde"))
+    data = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        section, _, name = key.partition(".")
+        if name:
+            data[section][name] = value
+        else:
+            data[section] = value
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_refusals_are_one_line_and_say_why(tmp_path: Path) -> None:
+    bpe_tokenizer(400).save(str(tmp_path / "other.json"))
+    cases = {
+        "train.tokens": (5000, "not a whole number of steps of 2,048 tokens"),
+        "variants": ({"clean": str(tmp_path / "clean"),
+                      "polluted": {"path": str(tmp_path / "polluted"),
+                                   "tokenizer": str(tmp_path / "other.json")}},
+                     "must use one tokenizer"),
+        "seeds": ([1], "seeds"),
+    }
+    for key, (value, message) in cases.items():
+        with pytest.raises(TrainingError, match=message):
+            ablate(small_ablation(tmp_path, **{key: value}), tmp_path / "out", quiet=True)
+    with pytest.raises(TrainingError, match=r"epochs. Lower train.tokens, or set "
+                                            r"train.allow_repeats"):
+        ablate(small_ablation(tmp_path, **{"train.tokens": 2048 * 2000}), tmp_path / "o2",
+               quiet=True)
+
+
+def test_overlap_finds_shared_passages_and_warns_when_all_overlap(tmp_path, capsys) -> None:
+    book = book_docs("time_machine")[:30]
+    found = overlap([*book[:10], "a few words only"], [book[5:20]], n=13)
+    assert found.contaminated == list(range(5, 10)) and found.docs == 11
+    # an evaluation set that is the training data: a loud warning, and `remove` refuses
+    curated(tmp_path / "a", book, book[:2])
+    curated(tmp_path / "b", book_docs("dubliners")[:30], book[:2])
+    write_shards(tmp_path / "held", book[:10])
+    path = small_ablation(tmp_path, variants={"a": str(tmp_path / "a"),
+                                              "b": str(tmp_path / "b")},
+                          eval={"sets": {"held": str(tmp_path / "held")},
+                                "decontaminate": "remove"})
+    with pytest.raises(TrainingError, match="every document overlaps"):
+        ablate(path, tmp_path / "out", quiet=True)
+    assert "WARNING: every document of evaluation set held" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_clean_books_beat_polluted_books_significantly(tmp_path: Path) -> None:
+    """2 layers, 128 wide, BPE 512, 2 seeds; 80% of the polluted documents are web junk.
+    A second run of the same command trains nothing and gives the same result."""
+    path = book_ablation(tmp_path, tokens=16 * 128 * 100)
+    result = ablate(path, tmp_path / "out", quiet=True)
+    for seeds in result["runs"].values():
+        assert all(run["tokens"] == 16 * 128 * 100 for run in seeds.values())
+    best = next(d for d in result["differences"] if d["metric"] == "eval_bpb/heldout_book")
+    assert best["better"] == "clean" and best["significant"], best
+    assert "clean is better than polluted" in result["verdict"]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert result["verdict"] in html and "<svg" in html
+    stamp = (tmp_path / "out" / "runs" / "clean" / "seed-1" / "metrics.jsonl").stat().st_mtime
+    again = ablate(path, tmp_path / "out", quiet=True)
+    assert again["differences"] == result["differences"]
+    assert (tmp_path / "out" / "runs" / "clean" / "seed-1" / "metrics.jsonl"
+            ).stat().st_mtime == stamp
