@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from curation.run.unit import UnitResult
 from curation.run.workdir import WorkDir, commit_dir
 from curation.steps.base import GlobalStep
 from gristmill.atomic import write_json_atomic
+from gristmill.checks import output_dir
+from gristmill.outputs import clear_curated, describe
 from gristmill.shards import MANIFEST
 
 
@@ -95,7 +98,7 @@ def _empty_files(first_stage: list[UnitResult], files: list[InputFile]) -> list[
 def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],
                    overwrite: bool) -> None:
     """Start fresh, or resume the same run; never mix two different runs in one directory."""
-    out = work.output
+    out = output_dir(work.output, "output directory")
     fingerprint = run_fingerprint(pipeline, files)
     if (out / MANIFEST).exists() and work.root.exists():  # killed after the manifest landed
         shutil.rmtree(work.root)
@@ -105,7 +108,10 @@ def prepare_output(work: WorkDir, pipeline: Pipeline, files: list[InputFile],
             raise GristmillError(f"{out}: output directory is not empty and was not made by "
                                  "gristmill; choose another --output")
         if overwrite:
-            shutil.rmtree(out)
+            kept = clear_curated(out)
+            if kept:
+                print(f"--overwrite: replacing the run in {out}, keeping what gristmill "
+                      f"curate did not write: {describe(kept, out)}", file=sys.stderr)
         elif (out / MANIFEST).exists():
             raise GristmillError(f"{out}: holds a finished run; pass --overwrite to replace "
                                  "it or choose another --output")

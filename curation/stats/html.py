@@ -15,6 +15,7 @@ from typing import Any
 
 from curation.stats import charts
 from curation.stats.charts import number
+from gristmill.outputs import HTML_MARK
 
 LENGTH_TITLES = {"chars": ("Characters per document", "characters per document"),
                  "words": ("Words per document", "words per document"),
@@ -70,6 +71,7 @@ def page(title: str, subtitle: str, body: list[str]) -> str:
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        HTML_MARK,
         '<link rel="icon" href="data:,">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p><nav>{nav}</nav></header>",
