@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""HTML extraction quality and speed: the `extract` step's engines against trafilatura with
+FineWeb's settings, in one run, on one core.
+
+Part 1, pages: `html_extraction_trafilatura` (200 multilingual pages from trafilatura's
+evaluation set; each has snippets that must appear in the extracted text and snippets that
+must not). Scores:
+- shingle P/R/F1, ScrapingHub style: text is cut into `\\w+` tokens and compared as 4-token
+  shingles (shorter snippets as one shingle of all their tokens). Per page, recall is the
+  share of must-appear shingles found in the output, precision is found must-appear
+  shingles over found must-appear plus found must-not-appear shingles; both are averaged
+  over pages and F1 is the harmonic mean of the two averages.
+- segment P/R/F (trafilatura's own metric): a snippet counts when it appears whole in the
+  whitespace-normalised output; counts are pooled over all pages.
+Speed is pages per CPU-second of this process (`time.process_time`, pinned to one core),
+engines built before the clock starts. The sandboxed rows are the step as it runs in a
+pipeline (a child process with a time limit): their CPU time is the child's plus ours.
+
+Part 2, WARC: the shared WARC files read with gristmill's reader and extracted with each
+engine (`--warc-repeat` passes), pages/s against the reader + trafilatura (FineWeb).
+
+Usage (from the repository root):
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/extraction.py [--limit N] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import resource
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from curation.core.config import InputConfig
+from curation.core.document import Document
+from curation.extract.engines import make_engine
+from curation.extract.sandbox import ExtractionFailed, Sandbox
+from curation.io.readers import discover, read_file
+
+SHARED = Path(os.environ.get("GRISTMILL_SHARED_DATA", Path(__file__).resolve().parents[2]
+                             / "shared" / "data"))
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data")
+PAGES = SHARED / "html_extraction_trafilatura"
+WARCS = [SHARED / "web_dolma_tests" / "sample-0000.warc.gz",
+         SHARED / "web_dolma_tests" / "sample-0001.warc.gz",
+         SHARED / "web_cc_whirlwind" / "whirlwind.warc.gz"]
+TOKEN = re.compile(r"\w+")
+FINEWEB = {"favor_precision": True, "include_comments": False, "deduplicate": True}
+
+
+def fineweb_trafilatura() -> Callable[[str], str]:
+    """trafilatura as datatrove's FineWeb extractor calls it: the baseline."""
+    import trafilatura
+
+    return lambda html: trafilatura.extract(html, **FINEWEB) or ""
+
+
+def sandboxed(engine: str) -> Callable[[str], str]:
+    box = Sandbox(engine, {}, timeout=30.0, recycle_pages=10_000)
+
+    def run(html: str) -> str:
+        try:
+            return box.extract(html)
+        except ExtractionFailed:
+            return ""
+    run("<html><body><p>start</p></body></html>")  # process start-up is not timed
+    run.box = box  # type: ignore[attr-defined]
+    return run
+
+
+def shingles(text: str, n: int = 4) -> Counter:
+    words = TOKEN.findall(text)
+    n = min(n, len(words)) or 1
+    return Counter(tuple(words[i:i + n]) for i in range(max(len(words) - n + 1, 0)))
+
+
+def shingle_scores(output: str, must: list[str], must_not: list[str]) -> tuple[float, float]:
+    """(precision, recall) of one page, from the snippets' shingles found in the output."""
+    by_size: dict[int, Counter] = {}
+
+    def found(snippet: str) -> tuple[int, int]:
+        grams = shingles(snippet)
+        size = len(next(iter(grams), ()))
+        present = by_size.setdefault(size, shingles(output, size)) if size else Counter()
+        hits = sum(1 for g in grams if g in present)
+        return hits, len(grams)
+
+    tp = total = fp = 0
+    for snippet in must:
+        hits, n = found(snippet)
+        tp, total = tp + hits, total + n
+    for snippet in must_not:
+        fp += found(snippet)[0]
+    precision = tp / (tp + fp) if tp + fp else (0.0 if total else 1.0)
+    recall = tp / total if total else 1.0
+    return precision, recall
+
+
+def segment_counts(output: str, must: list[str], must_not: list[str]) -> tuple[int, ...]:
+    text = " ".join(output.split())
+    tp = sum(" ".join(s.split()) in text for s in must)
+    fp = sum(" ".join(s.split()) in text for s in must_not)
+    return tp, len(must) - tp, fp
+
+
+def load_pages(limit: int | None) -> list[tuple[str, dict]]:
+    index = json.loads((PAGES / "evaldata_subset.json").read_text())
+    pages = []
+    for entry in list(index.values())[:limit]:
+        html = gzip.decompress((PAGES / "html" / entry["file"]).read_bytes())
+        pages.append((html.decode("utf-8", "replace"), entry))
+    return pages
+
+
+def cpu_seconds(children: bool) -> float:
+    own = time.process_time()
+    if children:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own += usage.ru_utime + usage.ru_stime
+    return own
+
+
+def measure_pages(name: str, engine: Callable[[str], str], pages: list, child: bool) -> dict:
+    start = cpu_seconds(child)
+    outputs = [engine(html) for html, _ in pages]
+    if child:  # the child's CPU time is counted once it has exited
+        engine.box.close()  # type: ignore[attr-defined]
+    seconds = cpu_seconds(child) - start
+    entries = [entry for _, entry in pages]
+    p_r = [shingle_scores(out, e["with"], e["without"])
+           for out, e in zip(outputs, entries, strict=True)]
+    precision = sum(p for p, _ in p_r) / len(p_r)
+    recall = sum(r for _, r in p_r) / len(p_r)
+    counts = [segment_counts(out, e["with"], e["without"])
+              for out, e in zip(outputs, entries, strict=True)]
+    tp, fn, fp = (sum(c[i] for c in counts) for i in range(3))
+    seg_p, seg_r = tp / (tp + fp), tp / (tp + fn)
+    return {"engine": name, "precision": precision, "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall),
+            "segment_precision": seg_p, "segment_recall": seg_r,
+            "segment_f": 2 * seg_p * seg_r / (seg_p + seg_r),
+            "pages_per_s": len(pages) / seconds}
+
+
+def warc_pages(copies: Path) -> list[str]:
+    cfg = InputConfig(paths=[str(copies / "*.warc.gz")])
+    return [r.text for f in discover(cfg) for r in read_file(f, cfg) if isinstance(r, Document)]
+
+
+def measure_warc(name: str, engine: Callable[[str], str], copies: Path, repeat: int) -> dict:
+    start = time.process_time()
+    pages = 0
+    for _ in range(repeat):
+        for html in warc_pages(copies):
+            engine(html)
+            pages += 1
+    return {"engine": name, "pages": pages, "pages_per_s": pages / (time.process_time() - start)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, help="only the first N pages")
+    parser.add_argument("--warc-repeat", type=int, default=5)
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    print(f"load average: {os.getloadavg()[0]:.2f}; one core")
+    engines = [("trafilatura FineWeb (baseline)", fineweb_trafilatura(), False),
+               ("extract resiliparse", make_engine("resiliparse"), False),
+               ("extract trafilatura", make_engine("trafilatura"), False),
+               ("extract resiliparse, sandboxed", sandboxed("resiliparse"), True),
+               ("extract trafilatura, sandboxed", sandboxed("trafilatura"), True)]
+    pages = load_pages(args.limit)
+    results = [measure_pages(name, engine, pages, child) for name, engine, child in engines]
+    base = results[0]["pages_per_s"]
+    print(f"\n{len(pages)} pages | shingle P R F1 | segment P R F | pages/s | x baseline")
+    for r in results:
+        print(f"{r['engine']:32s} {r['precision']:.3f} {r['recall']:.3f} {r['f1']:.3f} | "
+              f"{r['segment_precision']:.3f} {r['segment_recall']:.3f} {r['segment_f']:.3f}"
+              f" | {r['pages_per_s']:7.1f} | {r['pages_per_s'] / base:5.2f}x")
+    with tempfile.TemporaryDirectory() as tmp:
+        for warc in WARCS:
+            shutil.copy(warc, tmp)
+        warc_results = [measure_warc(name, engine, Path(tmp), args.warc_repeat)
+                        for name, engine, child in engines[:3]]
+    base = warc_results[0]["pages_per_s"]
+    print(f"\nWARC -> text ({warc_results[0]['pages']} pages: read + extract) | pages/s | x")
+    for r in warc_results:
+        print(f"{r['engine']:32s} {r['pages_per_s']:7.1f} | {r['pages_per_s'] / base:5.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"pages": results, "warc": warc_results},
+                                              indent=1))
+
+
+if __name__ == "__main__":
+    main()
