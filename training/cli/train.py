@@ -1,4 +1,8 @@
-"""`gristmill train`, `gristmill sample` and `gristmill export`."""
+"""`gristmill train`, `gristmill sample` and `gristmill export`.
+
+torch is imported when a command runs, not when the parser is built, so that other
+commands (and `--help`) start without it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
-from training.checkpoint import open_checkpoint
-from training.config import load_config
-from training.device import pick_device
+from gristmill.checks import device_name, number, output_dir, whole
+from gristmill.outputs import clear_export
 from training.errors import TrainingError
-from training.export import export
-from training.generate import generate
-from training.tokenizer.load import EOT, load_tokenizer
+from training.tokenizer.load import EOT
 
 
 def train_command(commands: argparse._SubParsersAction) -> None:
@@ -32,16 +31,18 @@ def train_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--init-from", metavar="CKPT",
                         help="fine-tune: start from this checkpoint's weights")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_train)
+    parser.set_defaults(func=run_train, resume_with="--resume")
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from training.config import load_config
     from training.trainer import train
 
     overrides = list(args.overrides)
     if args.init_from:
         overrides.append(f"run.init_from={args.init_from}")
     config = load_config(args.config, overrides)
+    output_dir(Path(config.run.out_dir), "run.out_dir")
     train(config, resume=args.resume, quiet=args.quiet)
     return 0
 
@@ -52,23 +53,31 @@ def sample_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory, or a run's out_dir "
                         "(its newest checkpoint)")
     parser.add_argument("--prompt", default="", help="text to continue (default: none)")
-    parser.add_argument("--max-new-tokens", type=int, default=200)
-    parser.add_argument("--temperature", type=float, default=0.8,
+    parser.add_argument("--max-new-tokens", type=whole(1), default=200)
+    parser.add_argument("--temperature", type=number(0), default=0.8,
                         help="0: always the most likely token")
-    parser.add_argument("--top-k", type=int, default=200, help="0: no top-k cut")
-    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling")
+    parser.add_argument("--top-k", type=whole(0), default=200, help="0: no top-k cut")
+    parser.add_argument("--top-p", type=number(0, 1, low_open=True), default=None,
+                        help="nucleus sampling: keep the most likely tokens up to this "
+                             "probability mass, in (0, 1]")
     parser.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
     parser.add_argument("--stop-at-eot", action="store_true",
                         help=f"stop at the end of the document ({EOT}) instead of going on "
                              "into a new one")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", type=device_name, default="auto",
+                        help="auto (default), cpu, cuda, cuda:N or mps")
     parser.set_defaults(func=run_sample)
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from training.checkpoint import open_checkpoint
+    from training.device import pick_device
+    from training.generate import generate
+    from training.tokenizer.load import load_tokenizer
+
     ckpt = open_checkpoint(args.checkpoint)
     tokenizer = load_tokenizer(ckpt.path / "tokenizer.json")
-    model = ckpt.load_model(pick_device(args.device, 0))
+    model = ckpt.load_model(pick_device(args.device, 0, flag="--device"))
     eot = tokenizer.token_to_id(EOT)
     prompt = tokenizer.encode(args.prompt, add_special_tokens=False).ids or [eot]
     shown, new = args.prompt, []
@@ -93,14 +102,24 @@ def export_command(commands: argparse._SubParsersAction) -> None:
                     "AutoTokenizer load (GPT-2 or Llama architecture).")
     parser.add_argument("checkpoint", help="checkpoint directory or a run's out_dir")
     parser.add_argument("--out", required=True, help="directory to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier export in --out (nothing else is removed)")
     parser.set_defaults(func=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
-        raise TrainingError(f"{out} is not empty; choose an empty or new --out directory")
+    import torch
+
+    from training.checkpoint import open_checkpoint
+    from training.export import export
+
+    out = output_dir(Path(args.out), "--out")
     ckpt = open_checkpoint(args.checkpoint)
+    if out.exists() and any(out.iterdir()):
+        if not args.overwrite:
+            raise TrainingError(f"--out {out}: is not empty; choose an empty or new directory, "
+                                "or pass --overwrite to replace an earlier export there")
+        clear_export(out)
     with torch.no_grad():
         kind = export(ckpt, out)
     print(f"exported step {ckpt.step} of {ckpt.path} as {kind} to {out}; load it with "
