@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,7 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
     if not resume and checkpoint.steps(out / "checkpoints"):
         raise TrainingError(f"{out} holds checkpoints of an earlier run; pass --resume to "
                             "continue it, or set another run.out_dir")
+    _check_resume(config, found, resume, world.main)
     tokenizer = load_tokenizer(config.data.tokenizer)
     torch.manual_seed(config.run.seed)  # the same initial weights on every rank
     model = _build_model(config, tokenizer, found).to(device)
@@ -104,6 +106,21 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
     else:
         torch.manual_seed(config.run.seed + world.rank)  # each rank its own dropout masks
     return run
+
+
+def _check_resume(config: TrainConfig, found: checkpoint.Checkpoint | None, resume: bool,
+                  main: bool) -> None:
+    """--resume past run.max_steps is a mistake; --resume with nothing to resume is worth
+    a line, since the run then starts from step 0."""
+    out = Path(config.run.out_dir)
+    if found is not None and found.step > config.run.max_steps:
+        raise TrainingError(f"{found.path} is at step {found.step}, past run.max_steps="
+                            f"{config.run.max_steps}; to train on, resume with a larger "
+                            f"run.max_steps (e.g. run.max_steps={2 * found.step}), or sample "
+                            f"from it: gristmill sample {out}")
+    if resume and found is None and main:
+        print(f"note: --resume: no checkpoint in {out / 'checkpoints'} yet, so this run "
+              "starts from step 0", file=sys.stderr)
 
 
 def _build_model(config: TrainConfig, tokenizer: Tokenizer,
@@ -296,6 +313,11 @@ def _announce(run: Run, quiet: bool) -> None:
           f"; {run.device}, {str(run.dtype).removeprefix('torch.')}, {run.world.world_size} "
           f"rank(s), {run.tokens_per_step:,} tokens/step"
           + (f"; resuming after step {run.step}" if run.step else ""))
+    warmup = run.config.schedule.warmup_steps
+    if warmup >= run.config.run.max_steps:
+        print(f"note: schedule.warmup_steps={warmup} is not below run.max_steps="
+              f"{run.config.run.max_steps}: the learning rate never reaches optim.lr (for a "
+              f"short run, add schedule.warmup_steps={max(1, run.config.run.max_steps // 10)})")
 
 
 def _eval_line(step: int, metrics: dict[str, Any]) -> str:
