@@ -29,7 +29,7 @@ from curation.text.segment import (
     DATATROVE_TOKENS,
     UNSPACED,
     count_language_sentences,
-    segment,
+    has_words,
 )
 from curation.text.words import count_sentences, split_sentences
 
@@ -112,7 +112,7 @@ class C4(Step):
                 continue
             # at most min_words pieces: fewer means fewer words
             if min_words and len(whole.split(None, min_words - 1)) < min_words and not (
-                    unspaced and len(segment(whole)) >= min_words):
+                    unspaced and has_words(whole, min_words)):
                 removed += 1
                 continue
             lower = unit.lower()

@@ -184,9 +184,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _write(path: Path, data: dict) -> None:
+    """JSON with one line per language, so a rebuild shows as a readable diff."""
+    head = {k: v for k, v in sorted(data.items()) if k != "languages"}
+    lines = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, sort_keys=True)}"
+             for k, v in sorted(data["languages"].items())]
+    text = (json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1]
+            + ',\n"languages": {\n' + ",\n".join(lines) + "\n}}\n")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=0, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

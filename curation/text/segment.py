@@ -15,6 +15,7 @@ word rules (UAX #29) to Latin, digits and the rest of a line.
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 from curation.text.chars import SENTENCE_END, SYMBOLS_STR, char_class
 from curation.text.words import split_words
@@ -25,6 +26,7 @@ UNSPACED = frozenset(["zh", "ja", "th", "lo", "km", "my", "wuu", "yue"])
 DATATROVE_TOKENS = frozenset([None, "", "en"])
 
 _BREAKER = None
+_WORD_STATUS = 100  # UBRK_WORD_NONE_LIMIT
 
 
 def _breaker():
@@ -37,18 +39,55 @@ def _breaker():
     return _BREAKER
 
 
-def segment(text: str) -> list[str]:
-    """ICU's word segments of `text`, without whitespace and punctuation-only segments."""
+def _segment_line(line: str) -> list[str]:
+    """ICU's word segments of one line that are words: ICU tags each segment with the rule
+    that ended it, and tags 100 and up are numbers, letters, kana and ideographs (below 100:
+    spaces, punctuation and symbols)."""
     breaker = _breaker()
-    breaker.setText(text)
+    breaker.setText(line)
+    status = breaker.getRuleStatus
     out = []
     start = breaker.first()
     for end in breaker:
-        piece = text[start:end]
+        if status() >= _WORD_STATUS:
+            out.append(line[start:end])
         start = end
-        if piece.strip(SYMBOLS_STR) and not piece.isspace():
-            out.append(piece.strip())
     return out
+
+
+class _LineCache(dict):
+    """Words per distinct line, filled on first lookup: C4 rewrites a document from its own
+    lines, so the filters after it see the same lines again (and junk repeats lines)."""
+
+    limit = 1 << 16
+
+    def __missing__(self, line: str) -> list[str]:
+        if len(self) >= self.limit:
+            self.clear()
+        words = self[line] = _segment_line(line)
+        return words
+
+
+LINES = _LineCache()
+
+
+def segment(text: str) -> list[str]:
+    """The words of `text` by ICU's segmentation (a line break always ends a word)."""
+    return list(chain.from_iterable(map(LINES.__getitem__, text.split("\n"))))
+
+
+def has_words(text: str, count: int) -> bool:
+    """Whether ICU finds at least `count` words in `text` (stops as soon as it has)."""
+    breaker = _breaker()
+    breaker.setText(text)
+    status = breaker.getRuleStatus
+    breaker.first()
+    for _ in breaker:
+        if status() >= _WORD_STATUS:
+            count -= 1
+            if count <= 0:
+                return True
+    return count <= 0
 
 
 def language_words(text: str, lang: str | None) -> list[str]:
