@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from curation.cli.step_reference import REGENERATE, kind, markdown, parameters
 from curation.cli.summary import print_summary, whole_run_warning
 from curation.core.config import PipelineConfig, load_pipeline
 from curation.core.pipeline import Pipeline
-from curation.core.registry import all_steps, get_step_class
+from curation.io.readers import input_has_ids
 from curation.run.orchestrate import RunOptions, run_pipeline
 from curation.run.workdir import WorkDir
 from curation.stats.run_report import REPORT, write_run_report
@@ -59,6 +53,9 @@ def run_curate(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"executor.address={args.address!r}")
     config, text = load_pipeline(args.pipeline, overrides)
+    if config.input.id_field is None and input_has_ids(config.input):
+        overrides.append("input.id_field=id")  # recorded, and seen by Ray workers
+        config, text = load_pipeline(args.pipeline, overrides)
     pipeline = Pipeline(config, text, overrides)
     if not args.overwrite and _finish_missing_report(config, args.workers):
         return 0
@@ -93,35 +90,3 @@ def _finish_missing_report(config: PipelineConfig, workers: int | None) -> bool:
     print(f"run already finished; wrote its missing report: "
           f"{write_run_report(out, manifest, workers=workers)}")
     return True
-
-
-def steps_command(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("steps", help="list every step with its parameters")
-    parser.add_argument("name", nargs="?", help="show one step only")
-    parser.add_argument("--markdown", action="store_true",
-                        help=f"print the step reference as Markdown ({REGENERATE})")
-    parser.set_defaults(func=run_steps)
-
-
-def run_steps(args: argparse.Namespace) -> int:
-    steps = all_steps()
-    if args.name:
-        steps = {args.name: get_step_class(args.name, "gristmill steps")}
-    if args.markdown:
-        print(markdown(steps), end="")
-        return 0
-    console = Console()
-    for name, cls in sorted(steps.items()):
-        table = Table(title=escape(f"{name} ({kind(cls)}): {inspect.getdoc(cls) or ''}"),
-                      title_justify="left")
-        params = parameters(cls)
-        # Names are typed on the command line: never cut; the rest wraps (never "…").
-        table.add_column("parameter", no_wrap=True,
-                         min_width=max((len(p.name) for p in params), default=9))
-        for column in ("type", "default", "what it does"):
-            table.add_column(column, overflow="fold")
-        for param in params:
-            table.add_row(*map(escape, (param.name, param.type, param.default,
-                                        param.description)))
-        console.print(table)
-    return 0
