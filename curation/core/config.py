@@ -30,7 +30,8 @@ class InputConfig(Strict):
                             "warc/wet/html read web pages (docs/web.md)")
     text_field: str = Field("text", description="field/column holding the text")
     id_field: str | None = Field(
-        None, description="field holding a unique id; unset: ids are derived from file:position")
+        None, description="field holding a unique id; unset: `id` when every input file has "
+                          "one, else ids are derived from file:position")
     source_field: str | None = Field(
         "source", description="field naming the source; missing: the file's relative path")
     source: str | None = Field(None, description="a fixed source name for every document")

@@ -99,6 +99,47 @@ def discover(cfg: InputConfig) -> list[InputFile]:
             for index, url in enumerate(sorted(found))]
 
 
+def input_has_ids(cfg: InputConfig) -> bool:
+    """Whether every input file has an `id` field (so that `input.id_field` defaults to it).
+
+    A Parquet or Arrow file needs an `id` column (with no nulls, where the footer says); a
+    JSONL file needs one in its first record (a later record without it is rejected as
+    `read:missing_id`). Text and web files never do: a WARC record has its own id.
+    """
+    files = discover(cfg)
+    try:
+        return bool(files) and all(_file_has_ids(f) for f in files)
+    except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError, lzma.LZMAError,
+            pa.ArrowException):
+        return False  # reading the file reports what is wrong with it
+
+
+def _file_has_ids(f: InputFile) -> bool:
+    if f.format == "jsonl":
+        with _open_decompressed(f.url) as handle:
+            first = next((line for line in handle if line.strip()), b"")
+        try:
+            value = json.loads(first.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(value, dict) and value.get("id") not in (None, "") and \
+            not isinstance(value["id"], (dict, list, bool))
+    if f.format == "parquet":
+        with fsspec.open(f.url, "rb") as handle:
+            meta = pq.ParquetFile(handle).metadata
+            names = meta.schema.to_arrow_schema().names
+            if "id" not in names:
+                return False
+            column = names.index("id")
+            stats = [meta.row_group(i).column(column).statistics
+                     for i in range(meta.num_row_groups)]
+            return all(s is None or not s.has_null_count or s.null_count == 0 for s in stats)
+    if f.format == "hf_disk":
+        with fsspec.open(f.url, "rb") as handle:
+            return "id" in pa.ipc.open_stream(handle).schema.names
+    return False
+
+
 def _spec_base(spec: str) -> str:
     """The directory a path spec starts from: the part before any glob, or its folder."""
     fs, path = fsspec.core.url_to_fs(spec)
