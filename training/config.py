@@ -55,7 +55,12 @@ class DataSection(Section):
     shuffle: bool = True
     shuffle_windows: int = Field(256, ge=0)
     holdout: float = Field(0.01, ge=0, lt=1)
-    text_column: str = "text"
+    text_column: str = Field("text", description="chat: default messages")
+    format: Literal["auto", "text", "chat"] = Field(
+        "auto", description="chat: conversations in a messages column, trained on the "
+        "assistant's tokens only; auto: chat when the data has messages and no text column")
+    pack: bool = Field(True, description="chat: pack conversations into windows; false: "
+                       "pad each to start a window")
 
 
 class OptimSection(Section):

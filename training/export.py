@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from training.chat import CHAT_TEMPLATE, END, is_chat
 from training.checkpoint import Checkpoint
 from training.errors import TrainingError
 from training.model import GPT, GPTConfig
@@ -31,7 +32,8 @@ def export(ckpt: Checkpoint, out: Path) -> str:
         raise TrainingError("export needs transformers: pip install 'gristmill[export]'"
                             ) from None
     config, model = ckpt.model_config, ckpt.load_model()
-    eot = load_tokenizer(ckpt.path / "tokenizer.json").token_to_id(EOT)
+    words = load_tokenizer(ckpt.path / "tokenizer.json")
+    eot = words.token_to_id(EOT)
     if _matches(config, GPT2_SHAPE):
         hf_config = transformers.GPT2Config(**_gpt2_config(config), bos_token_id=eot,
                                             eos_token_id=eot)
@@ -50,9 +52,13 @@ def export(ckpt: Checkpoint, out: Path) -> str:
     if missing or unexpected:
         raise TrainingError(f"export mapping is incomplete: missing {missing[:3]}, "
                             f"unexpected {unexpected[:3]}")
+    if is_chat(words):  # a reply ends at the end of its turn
+        hf.generation_config.eos_token_id = [eot, words.token_to_id(END)]
     hf.save_pretrained(out, safe_serialization=True)
     tokenizer = transformers.PreTrainedTokenizerFast(
         tokenizer_file=str(ckpt.path / "tokenizer.json"), bos_token=EOT, eos_token=EOT)
+    if is_chat(words):
+        tokenizer.chat_template = CHAT_TEMPLATE  # apply_chat_template gives training's ids
     tokenizer.save_pretrained(out)
     return type(hf).__name__
 

@@ -6,9 +6,10 @@ as a model without a cache would see it, so cached and uncached generation agree
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
+from tokenizers import Tokenizer
 
 from training.model import GPT, KVCache
 
@@ -54,3 +55,16 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: flo
         logits = logits.masked_fill(torch.zeros_like(outside).scatter(0, order, outside),
                                     float("-inf"))
     return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+
+
+def text_pieces(tokenizer: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:
+    """The text of a stream of token ids, piece by piece as soon as it is whole characters
+    (a multi-byte character can span tokens), for printing while generating."""
+    new: list[int] = []
+    shown = ""
+    for token in tokens:
+        new.append(token)
+        text = tokenizer.decode(new, skip_special_tokens=False)
+        if not text.endswith("\ufffd"):
+            yield text[len(shown):]
+            shown = text

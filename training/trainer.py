@@ -22,7 +22,9 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from training import checkpoint, parallel
+from training.chat import with_chat_tokens
 from training.config import TrainConfig
+from training.data.chat_tokens import has_messages
 from training.data.loader import DataConfig, TrainLoader
 from training.data.validation import ValidationSet, source_labels, validation_sets
 from training.device import autocast, peak_flops, pick_device, pick_dtype
@@ -30,7 +32,7 @@ from training.distributed import World, close_world, init_world
 from training.errors import TrainingError
 from training.eval import inloop
 from training.metrics import MetricsLog, TrainProgress
-from training.model import GPT, GPTConfig
+from training.model import GPT, IGNORE, GPTConfig, grow_vocab
 from training.optim import make_optimizer
 from training.schedule import learning_rate
 from training.tokenizer.load import check_tokenizer, fingerprint, load_tokenizer, token_bytes
@@ -54,6 +56,7 @@ class Run:
     flops_per_token: float
     step: int = 0
     tokens: int = 0
+    tokenizer_file: Path | None = None  # what checkpoints copy; default data.tokenizer
     eval_sets: dict[str, ValidationSet] = field(default_factory=dict)  # run.eval_sets
     task_items: dict[str, list] = field(default_factory=dict)  # run.eval_tasks
 
@@ -86,6 +89,9 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
                             "continue it, or set another run.out_dir")
     _check_resume(config, found, resume, world.main)
     tokenizer = load_tokenizer(config.data.tokenizer)
+    data = _data_config(config)
+    if data.chat:
+        tokenizer = with_chat_tokens(tokenizer)
     torch.manual_seed(config.run.seed)  # the same initial weights on every rank
     model = _build_model(config, tokenizer, found).to(device)
     model.gradient_checkpointing = config.run.gradient_checkpointing
@@ -93,12 +99,17 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
     wrapped = parallel.parallelize(model, world, device, config.run.distributed,
                                    config.run.compile)
     optimizer = make_optimizer(model, config.optim, device)
-    loader = TrainLoader(_data_config(config), tokenizer, world.rank, world.world_size,
+    loader = TrainLoader(data, tokenizer, world.rank, world.world_size,
                          pin_memory=device.type == "cuda")
-    validation = validation_sets(_data_config(config), tokenizer, config.run.eval_tokens,
+    validation = validation_sets(data, tokenizer, config.run.eval_tokens,
                                  world.rank, world.world_size)
     run = Run(config, world, device, pick_dtype(config.run.dtype, device), tokenizer, model,
               wrapped, optimizer, loader, validation, params, flops)
+    if data.chat:  # checkpoints keep the tokenizer with the chat tokens
+        run.tokenizer_file = out / "tokenizer.json"
+        if world.main:
+            out.mkdir(parents=True, exist_ok=True)
+            tokenizer.save(str(run.tokenizer_file))
     run.eval_sets, run.task_items = inloop.prepare(config, tokenizer, world.rank,
                                                    world.world_size)
     if found is not None:
@@ -132,14 +143,17 @@ def _build_model(config: TrainConfig, tokenizer: Tokenizer,
         return GPT(resumed.model_config)
     if config.run.init_from:
         base = checkpoint.open_checkpoint(config.run.init_from)
-        check_tokenizer(tokenizer, base.meta["tokenizer"])
+        # chat adds tokens to the data's tokenizer, which the base may not have yet
+        if base.meta["tokenizer"] != fingerprint(load_tokenizer(config.data.tokenizer)):
+            check_tokenizer(tokenizer, base.meta["tokenizer"])
         if block > base.model_config.block_size:
             raise TrainingError(f"data.block_size {block} exceeds the block size "
                                 f"{base.model_config.block_size} of {base.path}")
         arch = {**base.model_config.to_dict(), "dropout": config.model.dropout}
         model = GPT(GPTConfig(**arch))
         checkpoint.load_weights(model, base.path / "model.safetensors")
-        return model
+        size = tokenizer.get_vocab_size()
+        return grow_vocab(model, size) if size > model.config.vocab_size else model
     arch = config.model.model_dump()
     vocab = arch.pop("vocab_size") or _round_up(tokenizer.get_vocab_size(), 64)
     check_tokenizer(tokenizer, fingerprint(tokenizer), vocab)
@@ -260,10 +274,11 @@ def evaluate(run: Run) -> dict[str, Any]:
             x, y = x.to(run.device), y.to(run.device)
             with autocast(run.device, run.dtype):
                 logits, _ = parallel.without_ddp(run.wrapped)(x)
-            nats = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
-            text = sizes[y.flatten()]
-            sums[row] += torch.stack([nats.sum().double(),
-                                      torch.tensor(y.numel(), device=run.device),
+            nats = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(),
+                                   ignore_index=IGNORE, reduction="none")
+            counted = y.flatten() != IGNORE  # chat: the assistant's tokens only
+            text = sizes[y.flatten().clamp(min=0)] * counted
+            sums[row] += torch.stack([nats.sum().double(), counted.sum().double(),
                                       (nats * (text > 0)).sum().double(), text.sum().double()])
     run.model.train()
     sums = run.world.sum(sums)
@@ -300,7 +315,8 @@ def save(run: Run) -> None:
         meta = {"model": run.model.config.to_dict(), "config": run.config.model_dump(mode="json"),
                 "tokenizer": fingerprint(run.tokenizer), "world_size": run.world.world_size}
         checkpoint.save(run.out_dir / "checkpoints", run.step, weights, state, meta,
-                        Path(run.config.data.tokenizer), run.config.run.keep_last)
+                        run.tokenizer_file or Path(run.config.data.tokenizer),
+                        run.config.run.keep_last)
     run.world.barrier()
 
 
@@ -341,7 +357,17 @@ def _data_config(config: TrainConfig) -> DataConfig:
     return DataConfig(sources, d.block_size, d.batch_size, seed=config.run.seed,
                       shuffle=d.shuffle, shuffle_windows=d.shuffle_windows,
                       num_workers=d.num_workers, streams_per_rank=d.streams_per_rank,
-                      holdout=d.holdout, text_column=d.text_column)
+                      holdout=d.holdout, **{"text_column": d.text_column, **_chat(config)})
+
+
+def _chat(config: TrainConfig) -> dict[str, Any]:
+    """The loader's chat settings: `data.format`, or auto-detected from the first source."""
+    d = config.data
+    first = d.sources[0] if isinstance(d.sources[0], str) else d.sources[0].path
+    if d.format == "text" or (d.format == "auto" and not has_messages(first)):
+        return {}
+    column = "messages" if d.text_column == "text" else d.text_column
+    return {"chat": True, "pack": d.pack, "text_column": column}
 
 
 def _round_up(value: int, multiple: int) -> int:

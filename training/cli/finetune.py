@@ -1,9 +1,14 @@
-"""`gristmill import` (a transformers directory to a checkpoint)."""
+"""`gristmill import` (a transformers directory to a checkpoint) and `gristmill chat`.
+
+torch is imported when a command runs, so building the parser stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 from training.errors import TrainingError
 
@@ -39,3 +44,75 @@ def run_import(args: argparse.Namespace) -> int:
           f"{c.n_embd} wide, vocab {c.vocab_size}, context {c.block_size}) to {out}; its "
           f"tokenizer is {ckpt.path / 'tokenizer.json'}")
     return 0
+
+
+def chat_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "chat", help="talk to a chat fine-tuned checkpoint",
+        description="An interactive conversation (type /reset to start over, /quit or "
+                    "Ctrl-D to leave), or one reply with --message. Replies stream and stop "
+                    "at the end-of-turn token.")
+    parser.add_argument("checkpoint", help="checkpoint directory or a run's out_dir")
+    parser.add_argument("--system", default=None, help="a system message opening the chat")
+    parser.add_argument("--message", default=None, help="reply to this one message and exit")
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.7,
+                        help="0: always the most likely token")
+    parser.add_argument("--top-k", type=int, default=50, help="0: no top-k cut")
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling")
+    parser.add_argument("--seed", type=int, default=None, help="for reproducible replies")
+    parser.add_argument("--device", default="auto")
+    parser.set_defaults(func=run_chat)
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from training.chat import ChatEncoder
+    from training.checkpoint import open_checkpoint
+    from training.device import pick_device
+    from training.tokenizer.load import load_tokenizer
+
+    ckpt = open_checkpoint(args.checkpoint)
+    tokenizer = load_tokenizer(ckpt.path / "tokenizer.json")
+    encoder = ChatEncoder(tokenizer)
+    model = ckpt.load_model(pick_device(args.device, 0))
+    opening = [{"role": "system", "content": args.system}] if args.system else []
+    if args.message is not None:
+        _reply(model, tokenizer, encoder, [*opening, _user(args.message)], args)
+        return 0
+    history = list(opening)
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            sys.stdout.write("\n")
+            return 0
+        if line.strip() == "/quit":
+            return 0
+        if line.strip() == "/reset":
+            history = list(opening)
+            print("(conversation cleared)")
+            continue
+        history.append(_user(line))
+        sys.stdout.write("assistant> ")
+        history.append({"role": "assistant",
+                        "content": _reply(model, tokenizer, encoder, history, args)})
+
+
+def _user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def _reply(model: Any, tokenizer: Any, encoder: Any, messages: list[dict[str, str]],
+           args: argparse.Namespace) -> str:
+    """Stream the assistant's next message to stdout; returns its text."""
+    from training.generate import generate, text_pieces
+
+    tokens = generate(model, encoder.prompt(messages), args.max_new_tokens, args.temperature,
+                      args.top_k or None, args.top_p, args.seed, stop=encoder.end)
+    text = ""
+    for piece in text_pieces(tokenizer, (t for t in tokens if t != encoder.end)):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+        text += piece
+    sys.stdout.write("\n")
+    return text

@@ -162,8 +162,10 @@ def _split(folder: Path, text_column: str, verify: Verify) -> Split | None:
                                 f"{', '.join(schema.names)}); training reads the documents "
                                 f"from a string column named {text_column!r}")
         kind = schema.field(text_column).type
-        if str(kind) not in ("string", "large_string", "string_view"):
-            raise TrainingError(f"{file}: column {text_column!r} is {kind}, not a string")
+        chat = pa.types.is_list(kind) or pa.types.is_large_list(kind)  # chat messages
+        if str(kind) not in ("string", "large_string", "string_view") and not chat:
+            raise TrainingError(f"{file}: column {text_column!r} is {kind}, not a string "
+                                "(text) or a list (chat messages)")
         shards.append(Shard(file, tuple(meta.row_group(g).num_rows
                                         for g in range(meta.num_row_groups))))
     check_files(folder, {s.path: s.rows for s in shards}, verify)

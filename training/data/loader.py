@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from gristmill.errors import UserError
 from gristmill.shards import Verify
+from training.data.chat_tokens import ChatTokens, inputs_targets, separator
 from training.data.corpus import Split, find_splits
 from training.data.mixing import pick
 from training.data.packing import ShuffledWindows, initial_state
@@ -32,7 +33,7 @@ from training.data.parquet_tokens import ParquetTokens
 from training.data.stream import DocStream, TokenReader
 from training.data.token_cache import CachedTokens
 from training.errors import TrainingError
-from training.tokenizer.load import eot_id, fingerprint
+from training.tokenizer.load import fingerprint
 
 STATE_FORMAT = 1
 
@@ -62,6 +63,8 @@ class DataConfig:
     holdout: float = 0.01
     verify: Verify = "auto"
     text_column: str = "text"
+    chat: bool = False  # text_column holds conversations (see chat_tokens.py)
+    pack: bool = True  # chat: conversations packed, or each padded to start a window
     resolved: tuple[Source, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +82,9 @@ class DataConfig:
                                 f"data.streams_per_rank ({self.streams_per_rank})")
         if any(s.weight <= 0 for s in sources):
             raise TrainingError("data: every source weight must be > 0")
+        if self.chat and any(s.cache for s in sources):
+            raise TrainingError("data: a token cache holds plain text's ids; chat data is "
+                                "tokenized on the fly, so drop the sources' cache")
 
 
 class TrainLoader:
@@ -99,7 +105,9 @@ class TrainLoader:
         self.splits = [find_splits(s.path, config.holdout, config.verify,
                                    config.text_column).train for s in config.resolved]
         self.readers: list[TokenReader] = [
-            CachedTokens(split, s.cache, tokenizer) if s.cache else ParquetTokens(split, tokenizer)
+            CachedTokens(split, s.cache, tokenizer) if s.cache else
+            ChatTokens(split, tokenizer, config.block_size, config.pack) if config.chat else
+            ParquetTokens(split, tokenizer)
             for split, s in zip(self.splits, config.resolved, strict=True)]
         self._streams = [_initial(len(self.splits)) for _ in range(config.streams_per_rank)]
         self._batches = 0
@@ -146,6 +154,7 @@ class TrainLoader:
                 "batch_size": c.batch_size, "seed": c.seed, "shuffle": c.shuffle,
                 "shuffle_windows": c.shuffle_windows,
                 "tokenizer": self._tokenizer_sha,
+                **({"chat": {"pack": c.pack}} if c.chat else {}),
                 "sources": [{"path": s.path, "weight": s.weight, "data": _identity(split)}
                             for s, split in zip(c.resolved, self.splits, strict=True)]}
 
@@ -155,7 +164,7 @@ class _Batches(IterableDataset):
 
     def __init__(self, loader: TrainLoader, states: list[dict[str, Any]], taken: int):
         self.config, self.splits, self.readers = loader.config, loader.splits, loader.readers
-        self.eot = eot_id(loader.tokenizer)
+        self.eot = separator(loader.tokenizer, loader.config.chat)
         self.rank, self.world_size = loader.rank, loader.world_size
         self.states, self.taken = states, taken
 
@@ -191,8 +200,7 @@ class _Batches(IterableDataset):
             for row in rows:
                 j = pick(credits, shares)
                 row[:], positions[j] = next(runs[j])
-            batch = torch.from_numpy(rows)
-            yield (batch[:, :-1].contiguous(), batch[:, 1:].contiguous(),
+            yield (*inputs_targets(torch.from_numpy(rows)),
                    {"sources": list(positions), "credits": list(credits)})
 
 

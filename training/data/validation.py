@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from training.data.chat_tokens import ChatTokens, inputs_targets, separator
 from training.data.corpus import Split, find_splits
 from training.data.loader import DataConfig
 from training.data.packing import windows
@@ -22,7 +23,6 @@ from training.data.parquet_tokens import ParquetTokens
 from training.data.stream import DocStream, TokenReader
 from training.data.token_cache import CachedTokens
 from training.errors import TrainingError
-from training.tokenizer.load import eot_id
 
 
 class ValidationSet:
@@ -32,7 +32,8 @@ class ValidationSet:
                  max_tokens: int = 1 << 20, rank: int = 0, world_size: int = 1,
                  reader: TokenReader | None = None):
         reader = reader or ParquetTokens(split, tokenizer)
-        docs = DocStream(split, reader, eot_id(tokenizer)).docs(epochs=1)
+        chat = isinstance(reader, ChatTokens)
+        docs = DocStream(split, reader, separator(tokenizer, chat)).docs(epochs=1)
         found = []
         for _, window in windows(docs, block_size):
             if len(found) * block_size >= max_tokens:
@@ -48,14 +49,13 @@ class ValidationSet:
 
     @property
     def tokens(self) -> int:
-        """Target tokens on this rank."""
-        return self.windows.shape[0] * (self.windows.shape[1] - 1)
+        """Trained target tokens on this rank."""
+        return int((inputs_targets(self.windows)[1] >= 0).sum())
 
     def batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """`(x, y)` batches in a fixed order; the last one may be smaller."""
         for at in range(0, len(self.windows), batch_size):
-            chunk = self.windows[at:at + batch_size]
-            yield chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
+            yield inputs_targets(self.windows[at:at + batch_size])
 
 
 def source_labels(paths: list[str]) -> dict[str, str]:
@@ -76,7 +76,9 @@ def validation_sets(config: DataConfig, tokenizer: Tokenizer, max_tokens: int = 
                             config.text_column).validation
         if split is None:
             continue
-        reader = CachedTokens(split, source.cache, tokenizer) if source.cache else None
+        reader = (CachedTokens(split, source.cache, tokenizer) if source.cache else
+                  ChatTokens(split, tokenizer, config.block_size, config.pack) if config.chat
+                  else None)
         sets[source.path] = ValidationSet(split, tokenizer, config.block_size, max_tokens,
                                           rank, world_size, reader)
     return sets
