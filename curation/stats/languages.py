@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from curation.langid import UNDETERMINED
 from curation.text.languages import known_languages, stop_words
 
 NO_LANG = "(none)"  # rejected before the language step, or no language step
@@ -51,9 +52,10 @@ def language_funnel(output_dir: Path, manifest: dict[str, Any]) -> dict[str, Any
             "lang": lang, "in": kept[lang] + sum(dropped.values()), "kept": kept[lang],
             "rejected": dict(dropped.most_common()),
             "thresholds": ("English defaults" if lang == "en" else
-                           "-" if lang == NO_LANG else
+                           "-" if lang in (NO_LANG, UNDETERMINED[0]) else
                            "derived" if lang in tables else "defaults (no table)"),
-            "stop_words": lang in (NO_LANG, "en") or stop_words(lang) is not None,
+            "stop_words": (lang in (NO_LANG, UNDETERMINED[0], "en")
+                           or stop_words(lang) is not None),
         })
     rows.sort(key=lambda r: (-r["in"], r["lang"]))
     fallback = [r["lang"] for r in rows if r["thresholds"] == "defaults (no table)"]

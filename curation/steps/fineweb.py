@@ -25,6 +25,8 @@ from curation.text.languages import LanguageParams, PerLanguage
 class FineWebParams(FilterParams, PerLanguage):
     same_for_every_language: ClassVar[frozenset[str]] = frozenset(["terminal_punctuation"])
 
+    language_tables: bool = PerLanguage.tables_field(
+        "min_line_punct_ratio and max_newline_word_ratio")
     min_line_punct_ratio: float | None = Field(
         0.12, ge=0, description="drop when the share of lines ending in terminal punctuation "
                                 "is below this")

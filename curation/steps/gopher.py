@@ -28,6 +28,8 @@ def _ratio(part: float, whole: float) -> float | None:
 
 
 class GopherQualityParams(FilterParams, PerLanguage):
+    language_tables: bool = PerLanguage.tables_field(
+        "min_mean_word_length, max_mean_word_length, min_alpha_words_ratio and stop words")
     min_words: int | None = Field(
         50, ge=0, description="drop below this many words (words made only of punctuation "
                               "and symbols are not counted)")
@@ -172,6 +174,8 @@ def _dup_field(n: int):
 
 
 class GopherRepetitionParams(FilterParams, PerLanguage):
+    language_tables: bool = PerLanguage.tables_field(
+        "max_top_{2,3,4}gram_frac and max_dup_{5..10}gram_frac")
     max_dup_para_frac: float | None = Field(
         0.3, ge=0, description="drop when the share of paragraphs (split at blank lines) that "
                                "repeat an earlier one is above this")

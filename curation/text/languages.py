@@ -48,8 +48,8 @@ class PerLanguage(BaseModel):
     same_for_every_language: ClassVar[frozenset[str]] = frozenset()
 
     language_tables: bool = Field(
-        True, description="documents whose lang is not en take the derived thresholds and stop "
-                          "words of their language (docs/languages.md) for every parameter "
+        True, description="documents whose lang is not en take the derived thresholds (and stop "
+                          "words) of their language (docs/languages.md) for every parameter "
                           "left at its default; a language without a table keeps the values "
                           "here")
     per_language: dict[str, dict[str, Any]] = Field(
@@ -57,6 +57,14 @@ class PerLanguage(BaseModel):
         description="parameter values for one language, by lang code, e.g. {zh: "
                     "{min_mean_word_length: 1.2}}; they win over the table and the values "
                     "above")
+
+    @classmethod
+    def tables_field(cls, names: str) -> Any:
+        """`language_tables` for a step, naming the parameters its table sets."""
+        return Field(True, description=(
+            f"documents whose lang is not en take their language's derived {names} "
+            "(docs/languages.md) where the value here is the default; a language without a "
+            "table keeps the values here"))
 
     @model_validator(mode="after")
     def _check_per_language(self) -> PerLanguage:
