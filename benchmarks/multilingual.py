@@ -41,7 +41,7 @@ from curation.steps.gopher import GopherQuality, GopherRepetition
 from curation.steps.language import Language
 from curation.text.build_tables import CODE_ALIASES, reference_documents, sentences
 from curation.text.segment import LINES, UNSPACED, language_words
-from curation.text.words import _CHUNKS
+from curation.text.words import CHUNKS
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "langid_lingua"
 # the 22 languages of issue 15, then the rest of the reference set
@@ -107,7 +107,7 @@ def seconds_per_mb(texts: list[str], langs: list[str], repeats: int) -> float:
     size = sum(len(t.encode()) for t in texts) / 1e6
     runs = []
     for _ in range(repeats):
-        _CHUNKS.clear()
+        CHUNKS.clear()
         LINES.clear()
         steps = filters()
         docs = [Document(str(i), t, meta={"lang": lang})

@@ -18,7 +18,7 @@ import re
 from itertools import chain
 
 from curation.text.chars import SENTENCE_END, SYMBOLS_STR, char_class
-from curation.text.words import split_words
+from curation.text.words import FillingCache, split_words
 
 # lid.176 codes of languages written without spaces between words
 UNSPACED = frozenset(["zh", "ja", "th", "lo", "km", "my", "wuu", "yue"])
@@ -55,20 +55,9 @@ def _segment_line(line: str) -> list[str]:
     return out
 
 
-class _LineCache(dict):
-    """Words per distinct line, filled on first lookup: C4 rewrites a document from its own
-    lines, so the filters after it see the same lines again (and junk repeats lines)."""
-
-    limit = 1 << 16
-
-    def __missing__(self, line: str) -> list[str]:
-        if len(self) >= self.limit:
-            self.clear()
-        words = self[line] = _segment_line(line)
-        return words
-
-
-LINES = _LineCache()
+# C4 rewrites a document from its own lines, so the filters after it see the same lines
+# again (and junk repeats lines)
+LINES = FillingCache(_segment_line, 1 << 16)
 
 
 def segment(text: str) -> list[str]:

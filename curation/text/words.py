@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from itertools import chain, pairwise
+from typing import Any
 
 from curation.text.chars import SENTENCE_END, char_class, code_points_class, ranges_class
 
@@ -492,20 +494,24 @@ def _is_punct(token: str) -> bool:
     return found
 
 
-class _ChunkCache(dict):
-    """Tokens per distinct chunk, filled on first lookup (chunks repeat a lot)."""
+class FillingCache(dict):
+    """`fill(key)` per distinct key, computed on first lookup and kept until `limit` keys
+    (then the cache starts over): the tokens of a chunk, the words of a line."""
 
-    limit = 1 << 20
+    def __init__(self, fill: Callable[[str], Any], limit: int):
+        super().__init__()
+        self.fill, self.limit = fill, limit
 
-    def __missing__(self, chunk: str) -> tuple[str, ...]:
+    def __missing__(self, key: str) -> Any:
         if len(self) >= self.limit:
             self.clear()
-        tokens = self[chunk] = tokenize_chunk(chunk)
-        return tokens
+        value = self[key] = self.fill(key)
+        return value
 
 
-_CHUNKS = _ChunkCache()
-_tokens_of = _CHUNKS.__getitem__
+# chunks repeat a lot
+CHUNKS = FillingCache(tokenize_chunk, 1 << 20)
+_tokens_of = CHUNKS.__getitem__
 
 
 def split_words(text: str) -> list[str]:
