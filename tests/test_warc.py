@@ -190,7 +190,8 @@ def test_a_directory_of_warcs_needs_the_format(tmp_path: Path) -> None:
     assert len(read(tmp_path, format="warc")[0]) == 1
 
 
-@pytest.mark.skipif(SHARED_DATA is None, reason="shared data not present")
+@pytest.mark.skipif(not (SHARED_DATA / "web_cc_whirlwind").is_dir(),
+                    reason="shared data not present")
 def test_real_common_crawl_files_through_curate(tmp_path: Path, curate) -> None:
     for name in ("web_dolma_tests/sample-0000.warc.gz", "web_dolma_tests/sample-0001.warc.gz",
                  "web_cc_whirlwind/whirlwind.warc.gz", "web_cc_whirlwind/whirlwind.warc.wet.gz"):
