@@ -30,6 +30,7 @@ from torch import nn
 from gristmill.atomic import fsync_dir
 from gristmill.hashing import file_sha256
 from training.errors import TrainingError
+from training.lora import LoraSpec, add_lora, merge
 from training.model import GPT, GPTConfig
 
 FORMAT = 1
@@ -53,9 +54,12 @@ class Checkpoint:
         return GPTConfig(**self.meta["model"])
 
     def load_model(self, device: torch.device | str = "cpu") -> GPT:
+        """The model, its LoRA adapters (if it was trained with them) merged."""
         model = GPT(self.model_config)
+        if self.meta.get("lora"):
+            add_lora(model, LoraSpec(**self.meta["lora"]))
         load_weights(model, self.path / "model.safetensors")
-        return model.to(device)
+        return merge(model).to(device)
 
     def load_state(self) -> dict[str, Any]:
         """Tensors, numbers and strings only: anything else is refused, never run."""

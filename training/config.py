@@ -84,6 +84,15 @@ class ScheduleSection(Section):
                                     "early and continue later with a larger run.max_steps")
 
 
+class LoraSection(Section):
+    """Low-rank adapters: only they train, the base model stays frozen (training/lora.py)."""
+
+    rank: int = Field(8, ge=1)
+    alpha: float = Field(16.0, gt=0, description="the update is scaled by alpha / rank")
+    targets: list[Literal["attn.qkv", "attn.proj", "mlp.fc", "mlp.proj"]] = Field(
+        ["attn.qkv", "attn.proj"], min_length=1, description="linear layers to adapt")
+
+
 class RunSection(Section):
     out_dir: str = Field(description="checkpoints, metrics.jsonl, logs")
     max_steps: int = Field(ge=1, description="optimizer steps")
@@ -104,6 +113,7 @@ class RunSection(Section):
     keep_last: int = Field(3, ge=1, description="checkpoints kept on disk")
     init_from: str | None = Field(None, description="a checkpoint to start from (fine-tuning: "
                                   "weights only, fresh optimizer and data position)")
+    lora: LoraSection | None = Field(None, description="train LoRA adapters only")
     tensorboard: bool | None = Field(None, description="None: on when installed")
     peak_tflops: float | None = Field(None, gt=0, description="for MFU; default: known GPUs")
     eval_sets: dict[str, str] = Field(default_factory=dict, description="name: Parquet "

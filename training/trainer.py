@@ -31,6 +31,7 @@ from training.device import autocast, peak_flops, pick_device, pick_dtype
 from training.distributed import World, close_world, init_world
 from training.errors import TrainingError
 from training.eval import inloop
+from training.lora import LoraSpec, add_lora
 from training.metrics import MetricsLog, TrainProgress
 from training.model import GPT, IGNORE, GPTConfig, grow_vocab
 from training.optim import make_optimizer
@@ -94,6 +95,8 @@ def setup(config: TrainConfig, world: World, device: torch.device, resume: bool)
         tokenizer = with_chat_tokens(tokenizer)
     torch.manual_seed(config.run.seed)  # the same initial weights on every rank
     model = _build_model(config, tokenizer, found).to(device)
+    if config.run.lora:
+        add_lora(model, LoraSpec(**config.run.lora.model_dump()))
     model.gradient_checkpointing = config.run.gradient_checkpointing
     params, flops = model.num_params(), model.flops_per_token()
     wrapped = parallel.parallelize(model, world, device, config.run.distributed,
@@ -151,7 +154,7 @@ def _build_model(config: TrainConfig, tokenizer: Tokenizer,
                                 f"{base.model_config.block_size} of {base.path}")
         arch = {**base.model_config.to_dict(), "dropout": config.model.dropout}
         model = GPT(GPTConfig(**arch))
-        checkpoint.load_weights(model, base.path / "model.safetensors")
+        model.load_state_dict(base.load_model().state_dict())  # adapters merged
         size = tokenizer.get_vocab_size()
         return grow_vocab(model, size) if size > model.config.vocab_size else model
     arch = config.model.model_dump()
@@ -313,7 +316,8 @@ def save(run: Run) -> None:
                  "tokens": run.tokens, "loader": [s["loader"] for s in states],
                  "rng": [s["rng"] for s in states]}
         meta = {"model": run.model.config.to_dict(), "config": run.config.model_dump(mode="json"),
-                "tokenizer": fingerprint(run.tokenizer), "world_size": run.world.world_size}
+                "tokenizer": fingerprint(run.tokenizer), "world_size": run.world.world_size,
+                **({"lora": run.config.run.lora.model_dump()} if run.config.run.lora else {})}
         checkpoint.save(run.out_dir / "checkpoints", run.step, weights, state, meta,
                         run.tokenizer_file or Path(run.config.data.tokenizer),
                         run.config.run.keep_last)
