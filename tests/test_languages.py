@@ -57,6 +57,11 @@ def test_scripts_without_spaces_are_segmented(lang, text):
     assert len(words) >= 3 and "".join(words) == text.replace(" ", "")
 
 
+def test_tibetan_words_are_its_syllables():
+    assert language_words("བོད་ཀྱི་སྐད་ཡིག། ངའི་མིང་", "bo") == ["བོད", "ཀྱི", "སྐད", "ཡིག",
+                                                             "ངའི", "མིང"]
+
+
 def test_english_and_no_language_keep_datatroves_tokens():
     text = "Hello, world -- it's 10km away (really)... #tag"
     assert language_words(text, "en") == language_words(text, None) == split_words(text)
@@ -156,9 +161,9 @@ def test_a_language_without_a_stop_word_list_skips_the_rule():
 
 # ------------------------------------------------------------------------ bad input
 
-SCRIPTS = {"en": "word", "zh": "中文", "ja": "日本語", "th": "ภาษาไทย", "lo": "ພາສາລາວ",
-           "km": "ភាសាខ្មែរ", "my": "မြန်မာ", "ru": "слово", "ar": "كلمة", "hi": "शब्द",
-           "ko": "단어", "he": "מילה", "el": "λέξη", "und": "1234", "xx": "word"}
+SCRIPTS = {"en": "word", "bo": "བོད་སྐད", "zh": "中文", "ja": "日本語", "th": "ภาษาไทย",
+           "lo": "ພາສາລາວ", "km": "ភាសាខ្មែរ", "my": "မြန်မာ", "ru": "слово", "ar": "كلمة",
+           "hi": "शब्द", "ko": "단어", "he": "מילה", "el": "λέξη", "und": "1234", "xx": "word"}
 
 
 @pytest.mark.parametrize("lang", sorted(SCRIPTS))

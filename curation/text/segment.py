@@ -6,7 +6,8 @@ English (and a document with no `lang`) keeps exactly the datatrove-compatible t
 other language drops tokens made only of punctuation and symbols: they are not words, and
 counting them made clean Russian or Polish fail Gopher's letter-share rule.
 
-Chinese, Japanese, Thai, Lao, Khmer and Burmese have no spaces between words. ICU (through
+Tibetan has no spaces between words either and no ICU dictionary: its syllables count as
+words. Chinese, Japanese, Thai, Lao, Khmer and Burmese have no spaces between words. ICU (through
 PyICU, MIT/Unicode licence, one wheel for all six scripts) segments them with its word
 dictionaries, the engine browsers and Lucene use. Mixed text is fine: ICU applies the Unicode
 word rules (UAX #29) to Latin, digits and the rest of a line.
@@ -24,6 +25,11 @@ from curation.text.words import FillingCache, split_words
 UNSPACED = frozenset(["zh", "ja", "th", "lo", "km", "my", "wuu", "yue"])
 # the codes whose words are the datatrove-compatible tokens (no `lang` counts as English)
 DATATROVE_TOKENS = frozenset([None, "", "en"])
+
+# Tibetan separates syllables with a tsheg and has no word dictionary in ICU: its words are
+# its syllables (split at tsheg, shad and spaces), the usual character-based rule
+SYLLABLE_SPLIT = frozenset(["bo"])
+_TIBETAN_BREAK = re.compile(r"[\u0f0b-\u0f14\s]+")
 
 _BREAKER = None
 _WORD_STATUS = 100  # UBRK_WORD_NONE_LIMIT
@@ -85,6 +91,8 @@ def language_words(text: str, lang: str | None) -> list[str]:
         return split_words(text)
     if lang in UNSPACED:
         return segment(text)
+    if lang in SYLLABLE_SPLIT:
+        return [w for w in _TIBETAN_BREAK.split(text) if w.strip(SYMBOLS_STR)]
     return [token for token in split_words(text) if token.strip(SYMBOLS_STR)]
 
 
