@@ -17,7 +17,7 @@ from curation.steps.fineweb import FineWeb
 from curation.steps.gopher import GopherQuality, GopherRepetition
 from curation.text import build_tables, languages
 from curation.text.segment import count_language_sentences, language_words
-from curation.text.words import split_words
+from curation.text.words import FillingCache, split_words
 from tests.support.curation import REPO, SHARED_DATA, read_rows, write_jsonl
 
 SENTENCES = SHARED_DATA / "langid_lingua" / "sentences"
@@ -60,6 +60,13 @@ def test_scripts_without_spaces_are_segmented(lang, text):
 def test_tibetan_words_are_its_syllables():
     assert language_words("བོད་ཀྱི་སྐད་ཡིག། ངའི་མིང་", "bo") == ["བོད", "ཀྱི", "སྐད", "ཡིག",
                                                              "ངའི", "མིང"]
+
+
+def test_word_caches_are_bounded():
+    lines = FillingCache(len, 5, by_length=True)  # at most 5 characters of keys
+    assert [lines[k] for k in ("ab", "cd", "ef")] == [2, 2, 2] and dict(lines) == {"ef": 2}
+    chunks = FillingCache(str.upper, 2)  # at most 2 keys
+    assert [chunks[k] for k in "abc"] == ["A", "B", "C"] and dict(chunks) == {"c": "C"}
 
 
 def test_english_and_no_language_keep_datatroves_tokens():

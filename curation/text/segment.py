@@ -62,8 +62,8 @@ def _segment_line(line: str) -> list[str]:
 
 
 # C4 rewrites a document from its own lines, so the filters after it see the same lines
-# again (and junk repeats lines)
-LINES = FillingCache(_segment_line, 1 << 16)
+# again (and junk repeats lines); at most 2M characters of lines
+LINES = FillingCache(_segment_line, 2_000_000, by_length=True)
 
 
 def segment(text: str) -> list[str]:

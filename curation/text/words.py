@@ -495,18 +495,25 @@ def _is_punct(token: str) -> bool:
 
 
 class FillingCache(dict):
-    """`fill(key)` per distinct key, computed on first lookup and kept until `limit` keys
-    (then the cache starts over): the tokens of a chunk, the words of a line."""
+    """`fill(key)` per distinct key, computed on first lookup and kept until the keys hold
+    `limit` characters, or, without `by_length`, until there are `limit` keys (then the
+    cache starts over): the tokens of a chunk, the words of a line."""
 
-    def __init__(self, fill: Callable[[str], Any], limit: int):
+    def __init__(self, fill: Callable[[str], Any], limit: int, by_length: bool = False):
         super().__init__()
-        self.fill, self.limit = fill, limit
+        self.fill, self.limit, self.by_length, self.used = fill, limit, by_length, 0
 
     def __missing__(self, key: str) -> Any:
-        if len(self) >= self.limit:
+        cost = len(key) if self.by_length else 1
+        if self.used + cost > self.limit:
             self.clear()
+        self.used += cost
         value = self[key] = self.fill(key)
         return value
+
+    def clear(self) -> None:
+        super().clear()
+        self.used = 0
 
 
 # chunks repeat a lot
