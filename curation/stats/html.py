@@ -9,6 +9,7 @@ All text that comes from documents was scrubbed when the statistics were collect
 from __future__ import annotations
 
 import re
+from collections import Counter
 from html import escape, unescape
 from itertools import pairwise
 from typing import Any
@@ -368,7 +369,7 @@ def _language_section(funnel: dict[str, Any]) -> list[str]:
     rows = [[escape(r["lang"]), f"{r['in']:,}", f"{r['kept']:,}",
              f"{r['kept'] / r['in']:.0%}" if r["in"] else "-", escape(r["thresholds"])
              + ("" if r["stop_words"] else ", no stop-word list"),
-             ", ".join(f"{escape(k)} {n:,}" for k, n in r["rejected"].items())]
+             _by_step(r["rejected"])]
             for r in funnel["rows"]]
     out = ["<h2>Languages</h2>", _card(_table(
         ["lang", "docs in", "kept", "kept %", "thresholds", "reasons"], rows, {1, 2, 3}))]
@@ -377,6 +378,18 @@ def _language_section(funnel: dict[str, Any]) -> list[str]:
                    f'{escape(", ".join(funnel["defaults_used_for"]))}: the heuristic filters '
                    "used their default (English) thresholds there (docs/languages.md).</p>")
     return out
+
+
+def _by_step(rejected: dict[str, int]) -> str:
+    """Drops per step, most first, with each step's top rule: "gopher_quality 74 (alpha_words
+    49)"."""
+    steps: dict[str, Counter] = {}
+    for reason, count in rejected.items():
+        step, _, rule = reason.partition(":")
+        steps.setdefault(step, Counter())[rule] += count
+    ordered = sorted(steps.items(), key=lambda kv: -kv[1].total())
+    return ", ".join(f"{escape(step)} {rules.total():,} ({escape(rules.most_common(1)[0][0])} "
+                     f"{rules.most_common(1)[0][1]:,})" for step, rules in ordered)
 
 
 def _dedup_section(entry: dict[str, Any]) -> list[str]:
