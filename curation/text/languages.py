@@ -13,7 +13,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 DATA = files("curation.text") / "data"
 STOP_WORDS_FILE = "stopwords.json"
@@ -76,7 +76,14 @@ class PerLanguage(BaseModel):
                 raise ValueError(f"per_language.{lang}: unknown parameter "
                                  f"{', '.join(map(repr, unknown))}; known: "
                                  f"{', '.join(sorted(names))}")
-            type(self).model_validate({**self.model_dump(exclude={"per_language"}), **values})
+            try:
+                type(self).model_validate({**self.model_dump(exclude={"per_language"}),
+                                           **values})
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(map(str, first["loc"]))
+                raise ValueError(f"per_language.{lang}.{where}: {first['msg']} "
+                                 f"(got {first['input']!r})") from None
         return self
 
 
