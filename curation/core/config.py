@@ -8,11 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curation.core.errors import ConfigError
+from curation.io.formats import WEB_COLUMNS, WEB_FORMATS, format_of
 from gristmill.config import apply_overrides, parse_mapping, read_text, validation_message
 
 MiB = 1024 * 1024
-WEB_FORMATS = {"warc", "wet", "html"}
-WEB_COLUMNS = ("url", "date")
 
 
 class Strict(BaseModel):
@@ -48,8 +47,6 @@ class InputConfig(Strict):
     @model_validator(mode="after")
     def _web_columns(self) -> InputConfig:
         """Web pages always carry `url` and `date` columns (kept and rejected shards)."""
-        from curation.io.readers import format_of
-
         formats = {self.format} if self.format != "auto" else {format_of(p) for p in self.paths}
         if formats & WEB_FORMATS:
             self.metadata = list(dict.fromkeys([*self.metadata, *WEB_COLUMNS]))

@@ -19,7 +19,6 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO, Any
 
 import fsspec
@@ -27,40 +26,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from curation.core.config import WEB_COLUMNS, WEB_FORMATS, InputConfig
-from curation.core.document import Document, Rejected
+from curation.core.config import InputConfig
 from curation.core.errors import ConfigError, InputFileError
 from curation.io.charset import decode_html
+from curation.io.formats import (
+    COMPRESSIONS,
+    FORMATS_BY_EXTENSION,
+    WEB_COLUMNS,
+    WEB_FORMATS,
+    format_of,
+)
+from curation.io.records import InputFile, Record, reject, to_document
 from curation.io.warc import read_warc, read_wet
 
-FORMATS_BY_EXTENSION = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
-                        ".parquet": "parquet", ".txt": "text", ".text": "text", ".md": "text",
-                        ".arrow": "hf_disk", ".warc": "warc", ".wet": "wet", ".html": "html",
-                        ".htm": "html"}
-COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 _BLANK_LINE = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+")
 _GLOB = re.compile(r"[*?\[]")
 BATCH_ROWS = 8192
-Record = Document | Rejected
 
-
-@dataclass(frozen=True)
-class InputFile:
-    """One unit of work: a file, its format, and the relative path that derived ids use."""
-
-    index: int
-    url: str
-    relpath: str
-    format: str
-    size: int
-
-
-def format_of(url: str) -> str | None:
-    """The reader for a file name, ignoring a compression suffix; None if unknown."""
-    name = url.lower()
-    for suffix in COMPRESSIONS:
-        name = name.removesuffix(suffix)
-    return FORMATS_BY_EXTENSION.get(posixpath.splitext(name)[1])
 
 
 def discover(cfg: InputConfig) -> list[InputFile]:
@@ -281,15 +263,15 @@ def _parse_json_line(line: bytes, line_no: int, f: InputFile, cfg: InputConfig) 
     try:
         value = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
-        return _reject(where, "invalid_utf8", f, line)
+        return reject(where, "invalid_utf8", f, line)
     except (ValueError, RecursionError):  # also valid JSON that Python cannot hold:
-        return _reject(where, "malformed_json", f, line)  # deep nesting, >4300-digit ints
+        return reject(where, "malformed_json", f, line)  # deep nesting, >4300-digit ints
     if not isinstance(value, dict):
-        return _reject(where, "not_an_object", f, line)
+        return reject(where, "not_an_object", f, line)
     kept = (cfg.text_field, cfg.id_field, cfg.source_field, *cfg.metadata)
     if (b"\\ud" in line or b"\\uD" in line) and _has_lone_surrogate(
             [value.get(field) for field in kept if field is not None]):
-        return _reject(where, "invalid_utf8", f, line)
+        return reject(where, "invalid_utf8", f, line)
     return to_document(value, where, f, cfg, raw=line)
 
 
@@ -355,7 +337,7 @@ def _read_text(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
-            yield _reject(where, "invalid_utf8", f, block)
+            yield reject(where, "invalid_utf8", f, block)
             continue
         yield to_document({cfg.text_field: text}, where, f, cfg)
 
@@ -366,39 +348,6 @@ def _read_html(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
         raw = handle.read()
     decoded = decode_html(raw)
     if decoded is None:
-        yield _reject(f.relpath, "undecodable", f, raw)
+        yield reject(f.relpath, "undecodable", f, raw)
     else:
         yield to_document({cfg.text_field: decoded[0]}, f.relpath, f, cfg)
-
-
-def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConfig,
-                raw: bytes | None = None) -> Record:
-    """Map an input record to a Document, or reject it with the field problem named."""
-    text = record.get(cfg.text_field)
-    if text is None:
-        return _reject(where, "missing_text", f, raw)
-    if not isinstance(text, str):
-        return _reject(where, "text_not_string", f, raw)
-    doc_id = where
-    if cfg.id_field is not None:
-        value = record.get(cfg.id_field)
-        if value is None or isinstance(value, (dict, list, bool)) or value == "":
-            return _reject(where, "missing_id", f, raw, text)
-        doc_id = str(value)
-    source = cfg.source or record.get(cfg.source_field or "") or f.relpath
-    meta = {field: _as_string(record.get(field)) for field in cfg.metadata}
-    doc = Document(doc_id, text, str(source), meta)
-    if not text.strip():
-        return Rejected(doc, "read:empty", raw=raw)
-    return doc
-
-
-def _as_string(value: Any) -> str | None:
-    """Kept metadata is stored as text so every shard has the same schema."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def _reject(where: str, rule: str, f: InputFile, raw: bytes | None, text: str = "") -> Rejected:
-    return Rejected(Document(where, text, f.relpath), f"read:{rule}", raw=raw)

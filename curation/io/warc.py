@@ -30,8 +30,8 @@ from curation.core.document import Document, Rejected
 from curation.core.errors import InputFileError
 from curation.io.charset import decode_html
 from curation.io.html import is_html, sniff_html
+from curation.io.records import InputFile, Record, to_document
 
-Record = Document | Rejected
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}[ \t]*(?:;[^\r\n]*)?\r?\n")
 _MIME_JUNK = re.compile(r"[^a-z0-9.+/-]")
@@ -41,17 +41,17 @@ class _Truncated(Exception):
     """The stream ended inside a record."""
 
 
-def read_warc(f: Any, cfg: InputConfig, skipped: Counter) -> Iterator[Record]:
+def read_warc(f: InputFile, cfg: InputConfig, skipped: Counter) -> Iterator[Record]:
     """HTML responses of a WARC file; other responses rejected with their content type."""
     yield from _read(f, cfg, skipped, documents=("response", "resource"))
 
 
-def read_wet(f: Any, cfg: InputConfig, skipped: Counter) -> Iterator[Record]:
+def read_wet(f: InputFile, cfg: InputConfig, skipped: Counter) -> Iterator[Record]:
     """Conversion records of a WET file: the text Common Crawl extracted."""
     yield from _read(f, cfg, skipped, documents=("conversion",))
 
 
-def _read(f: Any, cfg: InputConfig, skipped: Counter,
+def _read(f: InputFile, cfg: InputConfig, skipped: Counter,
           documents: tuple[str, ...]) -> Iterator[Record]:
     with fsspec.open(f.url, "rb") as raw:
         stream = _decompressed(raw)
@@ -118,7 +118,7 @@ class _ErrorAfterData(io.RawIOBase):
         return len(data)
 
 
-def _cut(f: Any, offset: int, problem: str) -> Rejected:
+def _cut(f: InputFile, offset: int, problem: str) -> Rejected:
     where = f"{f.relpath}@{offset}"
     doc = Document(where, f"{where}: {problem}; the records before it were read", f.relpath)
     return Rejected(doc, "read:truncated")
@@ -129,16 +129,14 @@ def _header(record: WarcRecord, name: str) -> str | None:
     return value.strip().strip("<>") if value else None
 
 
-def _document(record: WarcRecord, text: str, f: Any, cfg: InputConfig) -> Record:
-    from curation.io.readers import to_document
-
+def _document(record: WarcRecord, text: str, f: InputFile, cfg: InputConfig) -> Record:
     rid = _header(record, "WARC-Record-ID") or f"{f.relpath}@{record.stream_pos}"
     fields = {cfg.text_field: text, "id": rid, "url": _header(record, "WARC-Target-URI"),
               "date": _header(record, "WARC-Date")}
     return to_document(fields, rid, f, cfg)
 
 
-def _rejected(record: WarcRecord, rule: str, f: Any, cfg: InputConfig) -> Rejected:
+def _rejected(record: WarcRecord, rule: str, f: InputFile, cfg: InputConfig) -> Rejected:
     found = _document(record, "", f, cfg)
     return Rejected(found.doc if isinstance(found, Rejected) else found, f"read:{rule}")
 
@@ -153,14 +151,14 @@ def _payload(record: WarcRecord) -> bytes:
     return body
 
 
-def _conversion(record: WarcRecord, f: Any, cfg: InputConfig) -> Record:
+def _conversion(record: WarcRecord, f: InputFile, cfg: InputConfig) -> Record:
     decoded = decode_html(_payload(record))
     if decoded is None:
         return _rejected(record, "undecodable", f, cfg)
     return _document(record, decoded[0], f, cfg)
 
 
-def _response(record: WarcRecord, f: Any, cfg: InputConfig) -> Record:
+def _response(record: WarcRecord, f: InputFile, cfg: InputConfig) -> Record:
     charset = None
     if record.is_http:
         try:

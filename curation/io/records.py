@@ -1,0 +1,57 @@
+"""An input record becomes a Document, or a Rejected row naming the field problem: the
+rules every reader shares (text and id fields, source, metadata kept as text)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from curation.core.config import InputConfig
+from curation.core.document import Document, Rejected
+
+Record = Document | Rejected
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One unit of work: a file, its format, and the relative path that derived ids use."""
+
+    index: int
+    url: str
+    relpath: str
+    format: str
+    size: int
+
+
+def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConfig,
+                raw: bytes | None = None) -> Record:
+    """Map an input record to a Document, or reject it with the field problem named."""
+    text = record.get(cfg.text_field)
+    if text is None:
+        return reject(where, "missing_text", f, raw)
+    if not isinstance(text, str):
+        return reject(where, "text_not_string", f, raw)
+    doc_id = where
+    if cfg.id_field is not None:
+        value = record.get(cfg.id_field)
+        if value is None or isinstance(value, (dict, list, bool)) or value == "":
+            return reject(where, "missing_id", f, raw, text)
+        doc_id = str(value)
+    source = cfg.source or record.get(cfg.source_field or "") or f.relpath
+    meta = {field: as_string(record.get(field)) for field in cfg.metadata}
+    doc = Document(doc_id, text, str(source), meta)
+    if not text.strip():
+        return Rejected(doc, "read:empty", raw=raw)
+    return doc
+
+
+def as_string(value: Any) -> str | None:
+    """Kept metadata is stored as text so every shard has the same schema."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def reject(where: str, rule: str, f: InputFile, raw: bytes | None, text: str = "") -> Rejected:
+    return Rejected(Document(where, text, f.relpath), f"read:{rule}", raw=raw)
