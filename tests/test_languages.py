@@ -145,6 +145,8 @@ def test_an_explicit_value_wins_over_the_table():
 def test_per_language_rejects_unknown_parameters():
     with pytest.raises(ValueError, match=r"per_language\.zh: unknown parameter 'min_wrods'"):
         GopherQuality({"per_language": {"zh": {"min_wrods": 3}}})
+    with pytest.raises(ValueError, match="per_language: no language step returns 'zho'"):
+        GopherQuality({"per_language": {"zho": {"min_words": 3}}})
     with pytest.raises(ValueError, match=r"per_language\.zh\.min_words: .*integer.*'many'"):
         GopherQuality({"per_language": {"zh": {"min_words": "many"}}})
 

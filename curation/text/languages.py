@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from curation.langid import BACKENDS, UNDETERMINED, supported_languages
+
 DATA = files("curation.text") / "data"
 STOP_WORDS_FILE = "stopwords.json"
 THRESHOLDS_FILE = "thresholds.json"
@@ -70,7 +72,13 @@ class PerLanguage(BaseModel):
     def _check_per_language(self) -> PerLanguage:
         names = (set(type(self).model_fields) - {"mode", "per_language", "language_tables"}
                  - type(self).same_for_every_language)
+        codes = ({code for backend in BACKENDS for code in supported_languages(backend)}
+                 if self.per_language else set())
         for lang, values in self.per_language.items():
+            if lang not in codes | {UNDETERMINED[0], "en"}:
+                raise ValueError(f"per_language: no language step returns {lang!r}; use the "
+                                 "lang codes it writes (ISO 639-1 where there is one: zh, "
+                                 "de, fa; docs/steps-cleanup-language.md lists them)")
             unknown = sorted(set(values) - names)
             if unknown:
                 raise ValueError(f"per_language.{lang}: unknown parameter "
