@@ -11,7 +11,8 @@ country, so a model that answers it has learned the facts, not the sentences.
 
 writes `/tmp/capitals/train/part-00000.parquet` and `/tmp/capitals/validation/...` with
 columns `id` and `messages` (the Hugging Face chat format), which `gristmill train`
-recognises as chat data. Output is the same on every run.
+recognises as chat data, and `/tmp/capitals/contents/` (every message's text in a `text`
+column) to train a tokenizer on. Output is the same on every run.
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ def main() -> None:
     train, validation = conversations()
     write(out / "train", train, "train")
     write(out / "validation", validation, "val")
+    contents = [m["content"] for c in train + validation for m in c]
+    (out / "contents").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"id": [f"m-{i}" for i in range(len(contents))],
+                             "text": contents}), out / "contents" / "part-00000.parquet")
     print(f"{len(train)} training and {len(validation)} validation conversations in {out}")
 
 
