@@ -21,8 +21,9 @@ A result stays within 1/4 and 4 times the English default (and a share within 0-
 docs/languages.md shows the table and the reasoning.
 
 Stop words. stopwords-iso (MIT, `pip install stopwordsiso`) where it has the language,
-otherwise spaCy's list (MIT; spaCy comes with presidio); English keeps Gopher's 8 words in
-the step itself.
+otherwise spaCy's list (MIT; spaCy comes with presidio), otherwise, for a language with
+reference text, the 30 words found in the most of its reference sentences; English keeps
+Gopher's 8 words in the step itself.
 """
 
 from __future__ import annotations
@@ -155,6 +156,22 @@ def stop_word_lists(codes: set[str]) -> tuple[dict[str, list[str]], dict[str, st
     return lists, sources
 
 
+DERIVED_STOP_WORDS = 30
+
+
+def frequent_words(lines: list[str], lang: str, count: int = DERIVED_STOP_WORDS) -> list[str]:
+    """The `count` lowercase words found in the most sentences (ties: alphabetical): the
+    stop words of a language no list has, taken from its reference text."""
+    from collections import Counter
+
+    from curation.text.segment import language_words
+
+    found = Counter(w for line in lines
+                    for w in {w.lower() for w in language_words(line, lang)
+                              if any(map(str.isalpha, w))})
+    return sorted(w for w, _ in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:count])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sentences", type=Path, help="directory of XX.txt sentence files")
@@ -162,12 +179,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stats", action="store_true",
                         help="print each language's medians and 95th percentiles")
     args = parser.parse_args(argv)
-    measured = {}
+    measured, reference = {}, {}
     for path in sorted(args.sentences.glob("*.txt")):
         lang = CODE_ALIASES.get(path.stem, path.stem)
         if lang not in LID176_LANGUAGES:
             continue
-        docs = reference_documents(sentences(path, 0), lang)
+        reference[lang] = sentences(path, 0)
+        docs = reference_documents(reference[lang], lang)
         measured[lang] = (len(docs), measure(docs, lang))
         if lang == "en":
             en_values = measure(docs, ENGLISH_AS_OTHERS)
@@ -180,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
             print(lang, " ".join(cells))
     _write(args.out / "thresholds.json", {**HEADER, "languages": table})
     lists, sources = stop_word_lists(LID176_LANGUAGES)
+    for lang in sorted(set(reference) - set(lists) - {"en"}):
+        lists[lang], sources[lang] = frequent_words(reference[lang], lang), "derived"
     _write(args.out / "stopwords.json", {**HEADER, "sources": sources, "languages": lists})
 
 
