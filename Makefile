@@ -14,6 +14,8 @@ export OMP_WAIT_POLICY := PASSIVE
 # The whole flow on the bundled sample: curate it with the web pipeline (books are
 # hard-wrapped, so cleanup unwraps them; a larger validation split for this small corpus),
 # train a tokenizer, train the tiny GPT (a few minutes on a laptop CPU), sample from it.
+# Run it again after a Ctrl-C and training resumes; --overwrite keeps the model (curate
+# replaces only what it wrote in runs/demo).
 DEMO := runs/demo
 demo: $(VENV)/.installed
 	$(VENV)/bin/gristmill curate pipelines/web.yaml --input 'data/sample/*.jsonl.gz' \
@@ -21,7 +23,7 @@ demo: $(VENV)/.installed
 		steps.split.validation_fraction=0.05
 	$(VENV)/bin/gristmill tokenizer train --data $(DEMO) --vocab-size 4096 \
 		--out $(DEMO)/tokenizer.json --overwrite
-	$(VENV)/bin/gristmill train training/configs/tiny.yaml
+	$(VENV)/bin/gristmill train training/configs/tiny.yaml --resume
 	@echo "--- a sample from the trained model:"
 	@$(VENV)/bin/gristmill sample $(DEMO)/model --prompt "It was" --max-new-tokens 80 --seed 1
 	@echo "---"
