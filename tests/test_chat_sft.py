@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,6 +130,12 @@ def test_chat_command_replies_once_greedily(tmp_path: Path) -> None:
     assert first.stdout == tokenizer.decode(reply, skip_special_tokens=False) + "\n"
     assert "<|end|>" not in first.stdout
     assert second.returncode == 0, second.stderr
+    talk = subprocess.run([sys.executable, "-m", "gristmill.launcher", "chat",
+                           str(tmp_path / "run"), "--temperature", "0", "--max-new-tokens", "5"],
+                          input="Capital of Vel?\n/reset\nAnd of Mor?\n", capture_output=True,
+                          text=True, timeout=300)
+    assert talk.returncode == 0, talk.stderr
+    assert talk.stdout.count("assistant> ") == 2 and "(conversation cleared)" in talk.stdout
     (tmp_path / "plain").mkdir()
     plain = open_checkpoint(tmp_path / "run").path
     refused = gristmill("chat", str(_plain_copy(plain, tmp_path / "plain")), "--message", "hi")
@@ -173,9 +180,24 @@ def test_chat_sft_from_an_imported_model_grows_its_vocabulary(tmp_path: Path) ->
     hf_gpt2(tmp_path / "hf")
     base = import_hf(tmp_path / "hf", tmp_path / "imported")
     config = chat_run(tmp_path, max_steps=2, init_from=str(tmp_path / "imported"))
+    with pytest.raises(TrainingError, match="tokenizer mismatch"):  # not the import's
+        train(load_config(config, ["data.block_size=32"]), quiet=True)
     train(load_config(config, [f"data.tokenizer={base.path / 'tokenizer.json'}",
                                "data.block_size=32"]), quiet=True)
     tuned = open_checkpoint(tmp_path / "run")
     assert tuned.model_config.vocab_size == base.model_config.vocab_size + 4
     assert tuned.model_config.mlp_hidden == 80 and len(losses(tmp_path / "run")) == 2
     ChatEncoder(load_tokenizer(tuned.path / "tokenizer.json"))  # it is a chat model now
+
+
+def test_checkpoints_from_before_these_fields_still_load(tmp_path: Path) -> None:
+    """Checkpoints written before n_kv_head and mlp_hidden existed have no such keys."""
+    train(load_config(chat_run(tmp_path, max_steps=2)), quiet=True)
+    path = open_checkpoint(tmp_path / "run").path
+    meta = json.loads((path / "meta.json").read_text())
+    for key in ("n_kv_head", "mlp_hidden"):
+        del meta["model"][key]
+    (path / "meta.json").write_text(json.dumps(meta))
+    ckpt = open_checkpoint(path)
+    assert ckpt.model_config.kv_heads == 2 and ckpt.model_config.hidden == 128
+    assert ckpt.load_model()(torch.zeros(1, 4, dtype=torch.long))[0].shape[-1] == 128
