@@ -3,13 +3,14 @@ into a plain model with the same logits."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.support.training import tiny_run
+from tests.support.training import losses, tiny_run
 from training.checkpoint import load_weights, open_checkpoint
 from training.config import load_config
 from training.export import export
@@ -73,3 +74,20 @@ def test_lora_fine_tuning_freezes_the_base_and_exports_merged(tmp_path: Path) ->
         export(ckpt, tmp_path / "hf")
         hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf").eval()
         assert (hf(ids).logits - ours).abs().max() <= 1e-4
+
+
+def test_a_lora_run_resumes_bit_for_bit(tmp_path: Path) -> None:
+    lora = {"rank": 2, "alpha": 4, "targets": ["attn.qkv", "mlp.fc"]}
+    runs = {}
+    for name in ("whole", "again"):
+        config = tiny_run(tmp_path / name, run={"max_steps": 4, "checkpoint_every": 2,
+                                                "lora": lora})
+        train(load_config(config), quiet=True)
+        runs[name] = config
+    shutil.rmtree(tmp_path / "again" / "run" / "checkpoints" / "step-00000004")
+    train(load_config(runs["again"]), resume=True, quiet=True)
+    assert losses(tmp_path / "again" / "run") == losses(tmp_path / "whole" / "run")
+    ours = load_file(open_checkpoint(tmp_path / "again" / "run").path / "model.safetensors")
+    for name, tensor in load_file(open_checkpoint(tmp_path / "whole" / "run").path /
+                                  "model.safetensors").items():
+        assert torch.equal(tensor, ours[name]), name
