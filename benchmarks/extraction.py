@@ -19,6 +19,11 @@ pipeline (a child process with a time limit): their CPU time is the child's plus
 Part 2, WARC: the shared WARC files read with gristmill's reader and extracted with each
 engine (`--warc-repeat` passes), pages/s against the reader + trafilatura (FineWeb).
 
+Part 3, memory (`--memory-pages N`, 0 skips it): the 200 pages again and again, N in all,
+through trafilatura in this process (FineWeb's call, caches never reset) and through the
+sandboxed `extract` engines; resident memory (VmRSS) of the process that extracts, at ten
+points along the way.
+
 Usage (from the repository root):
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/extraction.py [--limit N] [--json out.json]
 """
@@ -165,10 +170,37 @@ def measure_warc(name: str, engine: Callable[[str], str], copies: Path, repeat: 
     return {"engine": name, "pages": pages, "pages_per_s": pages / (time.process_time() - start)}
 
 
+def rss_mib(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_memory(pages: list, total: int) -> dict[str, list[float]]:
+    """RSS in MiB after each tenth of `total` pages, per engine."""
+    runs: dict[str, list[float]] = {}
+    plain = fineweb_trafilatura()
+    for name in ("trafilatura FineWeb in-process", "extract trafilatura, sandboxed",
+                 "extract resiliparse, sandboxed"):
+        engine = plain if "FineWeb" in name else sandboxed(name.split()[1].rstrip(","))
+        points = []
+        for i in range(total):
+            engine(pages[i % len(pages)][0])
+            if (i + 1) % max(total // 10, 1) == 0:
+                box = getattr(engine, "box", None)
+                points.append(rss_mib(box._child.pid) if box else rss_mib())
+        if hasattr(engine, "box"):
+            engine.box.close()
+        runs[name] = points
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, help="only the first N pages")
     parser.add_argument("--warc-repeat", type=int, default=5)
+    parser.add_argument("--memory-pages", type=int, default=2000)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -195,9 +227,14 @@ def main() -> None:
     print(f"\nWARC -> text ({warc_results[0]['pages']} pages: read + extract) | pages/s | x")
     for r in warc_results:
         print(f"{r['engine']:32s} {r['pages_per_s']:7.1f} | {r['pages_per_s'] / base:5.2f}x")
+    memory = measure_memory(pages, args.memory_pages) if args.memory_pages else {}
+    if memory:
+        print(f"\nresident MiB of the extracting process, every {args.memory_pages // 10} pages")
+        for name, points in memory.items():
+            print(f"{name:32s} " + " ".join(f"{p:5.0f}" for p in points))
     if args.json:
-        Path(args.json).write_text(json.dumps({"pages": results, "warc": warc_results},
-                                              indent=1))
+        Path(args.json).write_text(json.dumps(
+            {"pages": results, "warc": warc_results, "memory": memory}, indent=1))
 
 
 if __name__ == "__main__":
