@@ -17,7 +17,6 @@ import os
 import shlex
 import signal
 import sys
-from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,6 +37,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or with only the one `argv` names: a command then
     imports its own modules and no other's (`gristmill steps` never loads torch)."""
+    from importlib.metadata import entry_points, version
+
     parser = Parser(
         prog="gristmill", description="Curate text into Parquet shards; train a GPT on them.")
     parser.add_argument("--version", action="version", version=version("gristmill"))
@@ -52,16 +53,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; user mistakes become one readable error, never a traceback."""
+    previous = _quiet_workers()  # first: a Ctrl-C during the imports below is one line too
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv == ["--version"]:  # without loading the commands (and torch): instant
-        print(version("gristmill"))
-        return 0
     # Before torch loads: idle OpenMP threads sleep instead of spinning, which keeps
     # training from slowing down 3-10x when other processes share the cores.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    previous = _quiet_workers()
     args = None
     try:
+        if argv == ["--version"]:  # without loading the commands (and torch): instant
+            from importlib.metadata import version
+
+            print(version("gristmill"))
+            return 0
         args = _parse(build_parser(argv), argv)
         return _run(args)
     except KeyboardInterrupt:

@@ -96,7 +96,7 @@ def run_train(args: argparse.Namespace) -> int:
     start = time.monotonic()
     if args.kind == "bpe":
         # Its progress bar draws only on a terminal; elsewhere it prints blank lines.
-        progress = not args.quiet and sys.stderr.isatty()
+        progress = not args.quiet and sys.stdout.isatty() and sys.stderr.isatty()
         tokenizer = train_bpe(read, args.vocab_size, args.special_token, progress)
     else:
         tokenizer = train_chars(read, args.special_token)
