@@ -208,3 +208,34 @@ def test_real_common_crawl_files_through_curate(tmp_path: Path, curate) -> None:
     assert all(r["url"].startswith("http") and r["id"].startswith("urn:uuid:") for r in kept)
     assert any("<html" in r["text"].lower() for r in kept)
     assert any(r["source"].endswith(".wet.gz") for r in kept)
+
+
+def arc_record(url: str, block: bytes, mime: str = "text/html",
+               stamp: str = "20050614070159") -> bytes:
+    return f"{url} 1.2.3.4 {stamp} {mime} {len(block)}\n".encode() + block + b"\n"
+
+
+def test_arc_files_are_read_as_warc(tmp_path: Path) -> None:
+    header = b"1 0 Alexa Internet\nURL IP-address Archive-date Content-type Archive-length\n"
+    records = [arc_record("filedesc://x.arc", header, "text/plain"),
+               arc_record("http://ru/", http(page(RU).encode("cp1251"),
+                                             "text/html; charset=windows-1251")),
+               arc_record("http://gz/", http(gzip.compress(page(FR).encode()),
+                                             Content_Encoding="gzip")),
+               arc_record("http://pdf/", http(b"%PDF-1.4", "application/pdf"), "application/pdf"),
+               arc_record("http://cut/", http(page("x" * 3000).encode()))]
+    for members in (False, True):
+        path = write(tmp_path, f"old{members:d}.arc.gz" if members else "old.arc", *records,
+                     members=members)
+        data = path.read_bytes()
+        path.write_bytes(data[:-(len(gzip_members(records[-1])) // 2)] if members
+                         else data[:-1000])
+        records_read, skipped = read(path)
+        assert skipped == {"skipped_filedesc": 1}
+        out = texts(records_read)
+        assert RU in out["http://ru/"] and FR in out["http://gz/"]
+        assert out["http://ru/"] == records_read[0].text
+        assert records_read[0].meta["date"] == "2005-06-14T07:01:59Z"
+        assert records_read[0].id.startswith(path.name + "@")
+        assert [r.reason for r in records_read if isinstance(r, Rejected)] == \
+            ["read:not_html:application/pdf", "read:truncated"]

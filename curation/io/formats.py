@@ -7,8 +7,8 @@ import posixpath
 
 FORMATS_BY_EXTENSION = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
                         ".parquet": "parquet", ".txt": "text", ".text": "text", ".md": "text",
-                        ".arrow": "hf_disk", ".warc": "warc", ".wet": "wet", ".html": "html",
-                        ".htm": "html"}
+                        ".arrow": "hf_disk", ".warc": "warc", ".arc": "warc", ".wet": "wet",
+                        ".html": "html", ".htm": "html"}
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 WEB_FORMATS = {"warc", "wet", "html"}
 WEB_COLUMNS = ("url", "date")

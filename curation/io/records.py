@@ -55,3 +55,10 @@ def as_string(value: Any) -> str | None:
 
 def reject(where: str, rule: str, f: InputFile, raw: bytes | None, text: str = "") -> Rejected:
     return Rejected(Document(where, text, f.relpath), f"read:{rule}", raw=raw)
+
+
+def truncated_row(f: InputFile, offset: int, problem: str) -> Rejected:
+    """The row for an archive cut (or broken) at `offset`: the records before it were read."""
+    where = f"{f.relpath}@{offset}"
+    doc = Document(where, f"{where}: {problem}; the records before it were read", f.relpath)
+    return Rejected(doc, "read:truncated")

@@ -10,6 +10,7 @@ encoded: Common Crawl stores bodies decoded and keeps the header under another n
 Columns: `url` (WARC-Target-URI) and `date` (WARC-Date); the id is the WARC-Record-ID.
 Records that are not documents (warcinfo, request, metadata, revisit, ...) are counted in
 `skipped` by type and yield nothing.
+ARC files (`filedesc://` at the start) go to curation.io.arc.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import fsspec
 from fastwarc.warc import ArchiveIterator, WarcRecord
 
 from curation.core.config import InputConfig
-from curation.core.document import Document, Rejected
+from curation.core.document import Rejected
 from curation.core.errors import InputFileError
+from curation.io.arc import MAGIC, read_arc
 from curation.io.charset import decode_html
 from curation.io.http import page_text
-from curation.io.records import InputFile, Record, to_document
+from curation.io.records import InputFile, Record, to_document, truncated_row
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -52,6 +54,9 @@ def _read(f: InputFile, cfg: InputConfig, skipped: Counter,
           documents: tuple[str, ...]) -> Iterator[Record]:
     with fsspec.open(f.url, "rb") as raw:
         stream = _decompressed(raw)
+        if _starts_with(raw, stream, MAGIC):
+            yield from read_arc(io.BufferedReader(stream), f, cfg, skipped)
+            return
         offset, seen = 0, 0
         try:
             for record in ArchiveIterator(stream, parse_http=False, stream_detect=False):
@@ -65,16 +70,31 @@ def _read(f: InputFile, cfg: InputConfig, skipped: Counter,
                 yield (_conversion(record, f, cfg) if kind == "conversion"
                        else _response(record, f, cfg))
         except _Truncated as err:
-            yield _cut(f, offset, f"the file ends inside a record ({err})")
+            yield truncated_row(f, offset, f"the file ends inside a record ({err})")
             return
         except OSError as err:
             if seen == 0:
                 raise InputFileError(f.url, f"not a WARC file ({err}); check input.format "
                                      "or remove the file from the input") from None
-            yield _cut(f, offset, f"a record after this offset cannot be parsed ({err})")
+            yield truncated_row(f, offset, f"a record after this offset cannot be parsed ({err})")
             return
         if getattr(stream, "error", None) is not None:
-            yield _cut(f, offset, f"the file ends inside a record ({stream.error})")
+            yield truncated_row(f, offset, f"the file ends inside a record ({stream.error})")
+
+
+def _starts_with(raw: IO[bytes], stream: IO[bytes], magic: bytes) -> bool:
+    """Whether the decompressed stream starts with `magic`; both rewound to the start."""
+    if stream is raw:
+        head = raw.read(len(magic))
+        raw.seek(0)
+        return head == magic
+    with gzip.GzipFile(fileobj=raw, mode="rb") as peek:
+        try:
+            head = peek.read(len(magic))
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            head = b""
+    raw.seek(0)
+    return head == magic
 
 
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
@@ -113,12 +133,6 @@ class _ErrorAfterData(io.RawIOBase):
         buffer[:len(data)] = data
         self.position += len(data)
         return len(data)
-
-
-def _cut(f: InputFile, offset: int, problem: str) -> Rejected:
-    where = f"{f.relpath}@{offset}"
-    doc = Document(where, f"{where}: {problem}; the records before it were read", f.relpath)
-    return Rejected(doc, "read:truncated")
 
 
 def _header(record: WarcRecord, name: str) -> str | None:
