@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gristmill.checks import device_name, number, whole
 from training.errors import TrainingError
 
 
@@ -21,7 +22,7 @@ def import_command(commands: argparse._SubParsersAction) -> None:
                     "--init-from accept. Nothing is downloaded.")
     parser.add_argument("source", metavar="HF_DIR", help="the transformers model directory")
     parser.add_argument("--out", required=True, help="directory to write (new or empty)")
-    parser.add_argument("--block-size", type=int, default=None,
+    parser.add_argument("--block-size", type=whole(1), default=None,
                         help="context length to keep (default: the model's maximum; a "
                              "smaller one makes sampling's key/value cache smaller)")
     parser.set_defaults(func=run_import)
@@ -55,13 +56,15 @@ def chat_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory or a run's out_dir")
     parser.add_argument("--system", default=None, help="a system message opening the chat")
     parser.add_argument("--message", default=None, help="reply to this one message and exit")
-    parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--temperature", type=float, default=0.7,
+    parser.add_argument("--max-new-tokens", type=whole(1), default=256)
+    parser.add_argument("--temperature", type=number(0), default=0.7,
                         help="0: always the most likely token")
-    parser.add_argument("--top-k", type=int, default=50, help="0: no top-k cut")
-    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling")
+    parser.add_argument("--top-k", type=whole(0), default=50, help="0: no top-k cut")
+    parser.add_argument("--top-p", type=number(0, 1, low_open=True), default=None,
+                        help="nucleus sampling, in (0, 1]")
     parser.add_argument("--seed", type=int, default=None, help="for reproducible replies")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", type=device_name, default="auto",
+                        help="auto (default), cpu, cuda, cuda:N or mps")
     parser.set_defaults(func=run_chat)
 
 
@@ -74,7 +77,7 @@ def run_chat(args: argparse.Namespace) -> int:
     ckpt = open_checkpoint(args.checkpoint)
     tokenizer = load_tokenizer(ckpt.path / "tokenizer.json")
     encoder = ChatEncoder(tokenizer)
-    model = ckpt.load_model(pick_device(args.device, 0))
+    model = ckpt.load_model(pick_device(args.device, 0, flag="--device"))
     opening = [{"role": "system", "content": args.system}] if args.system else []
     if args.message is not None:
         _reply(model, tokenizer, encoder, [*opening, _user(args.message)], args)

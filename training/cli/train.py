@@ -72,7 +72,7 @@ def sample_command(commands: argparse._SubParsersAction) -> None:
 def run_sample(args: argparse.Namespace) -> int:
     from training.checkpoint import open_checkpoint
     from training.device import pick_device
-    from training.generate import generate
+    from training.generate import generate, text_pieces
     from training.tokenizer.load import load_tokenizer
 
     ckpt = open_checkpoint(args.checkpoint)
@@ -80,17 +80,13 @@ def run_sample(args: argparse.Namespace) -> int:
     model = ckpt.load_model(pick_device(args.device, 0, flag="--device"))
     eot = tokenizer.token_to_id(EOT)
     prompt = tokenizer.encode(args.prompt, add_special_tokens=False).ids or [eot]
-    shown, new = args.prompt, []
     sys.stdout.write(args.prompt)
-    for token in generate(model, prompt, args.max_new_tokens, args.temperature,
-                          args.top_k or None, args.top_p, args.seed,
-                          stop=eot if args.stop_at_eot else None):
-        new.append(token)
-        text = args.prompt + tokenizer.decode(new, skip_special_tokens=False)
-        if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
-            sys.stdout.write(text[len(shown):])
-            sys.stdout.flush()
-            shown = text
+    tokens = generate(model, prompt, args.max_new_tokens, args.temperature,
+                      args.top_k or None, args.top_p, args.seed,
+                      stop=eot if args.stop_at_eot else None)
+    for piece in text_pieces(tokenizer, tokens):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
     sys.stdout.write("\n")
     return 0
 
