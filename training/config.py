@@ -35,6 +35,10 @@ class ModelSection(Section):
     mlp_ratio: float = Field(4.0, gt=0)
     rope_theta: float = Field(10000.0, gt=0)
     tie_embeddings: bool = True
+    qk_norm: bool = Field(False, description="RMS-normalise queries and keys per head")
+    zero_init: bool = Field(False, description="output projections start at zero")
+    logit_softcap: float | None = Field(None, gt=0, description="logits become "
+                                        "cap * tanh(logits / cap); None: off")
 
 
 class SourceSection(Section):
@@ -64,7 +68,12 @@ class DataSection(Section):
 
 
 class OptimSection(Section):
-    lr: float = Field(6e-4, gt=0, description="peak learning rate")
+    name: Literal["adamw", "muon"] = Field("adamw", description="muon: Muon for the "
+                                           "blocks' matrices, AdamW for the rest")
+    lr: float = Field(6e-4, gt=0, description="peak learning rate (AdamW's)")
+    muon_lr: float = Field(0.02, gt=0, description="muon: Muon's peak learning rate; "
+                           "follows the same schedule")
+    muon_momentum: float = Field(0.95, ge=0, lt=1)
     min_lr: float = Field(6e-5, ge=0, description="learning rate at the end of the decay")
     weight_decay: float = Field(0.1, ge=0, description="on matrices only, not norms, "
                                 "biases or embeddings")
@@ -139,6 +148,9 @@ class TrainConfig(Section):
                              f"model.n_head ({self.model.n_head})")
         if self.optim.min_lr > self.optim.lr:
             raise ValueError("optim.min_lr must not exceed optim.lr")
+        if self.optim.name == "muon" and self.run.distributed == "fsdp":
+            raise ValueError("optim.name=muon orthogonalises whole matrices, which FSDP "
+                             "shards; use run.distributed=ddp or optim.name=adamw")
         return self
 
 

@@ -22,6 +22,7 @@ from training.tokenizer.load import EOT, load_tokenizer
 GPT2_SHAPE = {"positions": "learned", "norm": "layernorm", "mlp": "gelu", "bias": True,
               "tie_embeddings": True, "n_kv_head": None}
 LLAMA_SHAPE = {"positions": "rope", "norm": "rmsnorm", "mlp": "swiglu", "bias": False}
+NO_EQUIVALENT = {"qk_norm": "QK-norm", "logit_softcap": "a logit soft-cap"}
 
 
 def export(ckpt: Checkpoint, out: Path) -> str:
@@ -32,6 +33,7 @@ def export(ckpt: Checkpoint, out: Path) -> str:
         raise TrainingError("export needs transformers: pip install 'gristmill[export]'"
                             ) from None
     config, model = ckpt.model_config, ckpt.load_model()
+    _check_equivalent(ckpt)
     words = load_tokenizer(ckpt.path / "tokenizer.json")
     eot = words.token_to_id(EOT)
     if _matches(config, GPT2_SHAPE):
@@ -61,6 +63,17 @@ def export(ckpt: Checkpoint, out: Path) -> str:
         tokenizer.chat_template = CHAT_TEMPLATE  # apply_chat_template gives training's ids
     tokenizer.save_pretrained(out)
     return type(hf).__name__
+
+
+def _check_equivalent(ckpt: Checkpoint) -> None:
+    """Options GPT-2 and Llama lack would be dropped silently: other logits, no error."""
+    for key, what in NO_EQUIVALENT.items():
+        value = getattr(ckpt.model_config, key)
+        if value:
+            raise TrainingError(f"{ckpt.path}: model.{key}={value} ({what}) has no "
+                                "equivalent in transformers' GPT-2 or Llama, so the export "
+                                "would give other logits; gristmill sample and eval use the "
+                                f"checkpoint as it is, or train with model.{key} off to export")
 
 
 def _matches(config: GPTConfig, shape: dict[str, Any]) -> bool:

@@ -2,7 +2,10 @@
 
 The defaults (learned positions, LayerNorm, GELU, biases, tied embeddings) are GPT-2, so a
 model with them exports to `transformers`' GPT2LMHeadModel with the same logits; rotary
-positions, RMSNorm, SwiGLU and no biases make it Llama-shaped instead.
+positions, RMSNorm, SwiGLU and no biases make it Llama-shaped instead. Three switches from
+the speedruns (modded-nanogpt, nanochat) have no transformers equivalent: QK-norm,
+zero-initialised output projections (an init only: such a model still exports) and a
+logit soft-cap.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class GPTConfig:
     tie_embeddings: bool = True
     n_kv_head: int | None = None  # grouped-query attention: key/value heads; None: n_head
     mlp_hidden: int | None = None  # an imported model's exact MLP width; None: from mlp_ratio
+    qk_norm: bool = False  # queries and keys RMS-normalised per head before attention
+    zero_init: bool = False  # layers that write into the residual stream start at zero
+    logit_softcap: float | None = None  # logits become cap * tanh(logits / cap)
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
@@ -129,7 +135,7 @@ class Attention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.n_head, self.n_kv, self.dropout = config.n_head, config.kv_heads, config.dropout
-        self.head = config.head_size
+        self.head, self.qk_norm = config.head_size, config.qk_norm
         self.qkv = nn.Linear(config.n_embd, (self.n_head + 2 * self.n_kv) * self.head,
                              bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
@@ -142,6 +148,8 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).split([C, self.n_kv * self.head, self.n_kv * self.head], dim=2)
         q = q.view(B, T, self.n_head, self.head).transpose(1, 2)
         k, v = (t.view(B, T, self.n_kv, self.head).transpose(1, 2) for t in (k, v))
+        if self.qk_norm:  # bounds the attention logits: no spikes at a high learning rate
+            q, k = F.rms_norm(q, (self.head,)), F.rms_norm(k, (self.head,))
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         causal = True
@@ -212,11 +220,12 @@ class GPT(nn.Module):
 
     def _init(self, module: nn.Module) -> None:
         """N(0, 0.02); layers that write into the residual stream scaled by 1/sqrt(2 L), so
-        its variance does not grow with depth (GPT-2)."""
+        its variance does not grow with depth (GPT-2), or zero with `zero_init`, so every
+        block starts as the identity (modded-nanogpt)."""
         if isinstance(module, nn.Linear):
             std = 0.02
             if getattr(module, "residual", False):
-                std /= math.sqrt(2 * self.config.n_layer)
+                std = 0.0 if self.config.zero_init else std / math.sqrt(2 * self.config.n_layer)
             nn.init.normal_(module.weight, 0.0, std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
@@ -260,14 +269,22 @@ class GPT(nn.Module):
         x = self.norm_f(x)
         if cache is not None:
             cache.length += T
-            return self.lm_head(x[:, -1:]), None
-        logits = self.lm_head(x)
+            return self.logits(x[:, -1:]), None
+        logits = self.logits(x)
         if targets is None:
             return logits, None
         # Summed over the targets that count, so a batch without any is 0, not NaN.
         loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.view(-1),
                                ignore_index=IGNORE, reduction="sum")
         return logits, loss / (targets != IGNORE).sum().clamp(min=1)
+
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The head; soft-capped logits stay in (-cap, cap), so no token's grows without
+        bound (Gemma 2, modded-nanogpt)."""
+        logits = self.lm_head(x)
+        cap = self.config.logit_softcap
+        return logits if cap is None else cap * torch.tanh(logits / cap)
 
 
 def grow_vocab(model: GPT, size: int) -> GPT:

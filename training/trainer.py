@@ -23,7 +23,7 @@ from torch import nn
 
 from training import checkpoint, parallel
 from training.chat import with_chat_tokens
-from training.config import TrainConfig
+from training.config import ModelSection, TrainConfig
 from training.data.chat_tokens import has_messages
 from training.data.loader import DataConfig, TrainLoader
 from training.data.validation import ValidationSet, source_labels, validation_sets
@@ -167,7 +167,8 @@ def _check_same_model(config: TrainConfig, tokenizer: Tokenizer,
                       found: checkpoint.Checkpoint) -> None:
     check_tokenizer(tokenizer, found.meta["tokenizer"])
     saved, now = found.meta["config"]["model"], config.model.model_dump(mode="json")
-    changed = sorted(k for k in now if now[k] != saved.get(k))
+    default = ModelSection().model_dump(mode="json")  # keys newer than the checkpoint
+    changed = sorted(k for k in now if now[k] != saved.get(k, default[k]))
     if changed:
         raise TrainingError(f"cannot resume {found.path}: model.{changed[0]} was "
                             f"{saved.get(changed[0])!r}, now {now[changed[0]]!r}; resume "
@@ -234,7 +235,7 @@ def train_step(run: Run, batches: Any) -> tuple[torch.Tensor, torch.Tensor]:
     c, model = run.config, run.wrapped
     lr = learning_rate(run.step, c.run.max_steps, c.optim, c.schedule)
     for group in run.optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's groups: muon_lr / lr
     total = torch.zeros((), device=run.device)
     for micro in range(c.run.grad_accum):
         x, y = (t.to(run.device, non_blocking=True) for t in next(batches))
