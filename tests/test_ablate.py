@@ -102,7 +102,7 @@ def small_ablation(root: Path, **changes) -> Path:
     """Two short books, a given tokenizer: the set-up without the training."""
     if not (root / "bpe.json").exists():
         bpe_tokenizer(300).save(str(root / "bpe.json"))
-    path = book_ablation(root, tokens=16 * 128 * 4, vocab=str(root / "bpe.json"),
+    path = book_ablation(root, tokens=512 * 4, vocab=str(root / "bpe.json"),
                          books=("christmas_carol", "jekyll_and_hyde"))
     data = yaml.safe_load(path.read_text())
     for key, value in changes.items():
@@ -118,7 +118,7 @@ def small_ablation(root: Path, **changes) -> Path:
 def test_refusals_are_one_line_and_say_why(tmp_path: Path) -> None:
     bpe_tokenizer(400).save(str(tmp_path / "other.json"))
     cases = {
-        "train.tokens": (5000, "not a whole number of steps of 2,048 tokens"),
+        "train.tokens": (5000, "not a whole number of steps of 512 tokens"),
         "variants": ({"clean": str(tmp_path / "clean"),
                       "polluted": {"path": str(tmp_path / "polluted"),
                                    "tokenizer": str(tmp_path / "other.json")}},
@@ -130,7 +130,7 @@ def test_refusals_are_one_line_and_say_why(tmp_path: Path) -> None:
             ablate(small_ablation(tmp_path, **{key: value}), tmp_path / "out", quiet=True)
     with pytest.raises(TrainingError, match=r"epochs. Lower train.tokens, or set "
                                             r"train.allow_repeats"):
-        ablate(small_ablation(tmp_path, **{"train.tokens": 2048 * 2000}), tmp_path / "o2",
+        ablate(small_ablation(tmp_path, **{"train.tokens": 512 * 8000}), tmp_path / "o2",
                quiet=True)
 
 
@@ -153,12 +153,13 @@ def test_overlap_finds_shared_passages_and_warns_when_all_overlap(tmp_path, caps
 
 @pytest.mark.slow
 def test_clean_books_beat_polluted_books_significantly(tmp_path: Path) -> None:
-    """2 layers, 128 wide, BPE 512, 2 seeds; 80% of the polluted documents are web junk.
-    A second run of the same command trains nothing and gives the same result."""
-    path = book_ablation(tmp_path, tokens=16 * 128 * 100)
+    """2 layers, 128 wide, BPE 512, 2 seeds, 102,400 tokens a run; 80% of the polluted
+    documents are raw web pages. A second run of the same command trains nothing and
+    gives the same result."""
+    path = book_ablation(tmp_path, tokens=512 * 200)
     result = ablate(path, tmp_path / "out", quiet=True)
     for seeds in result["runs"].values():
-        assert all(run["tokens"] == 16 * 128 * 100 for run in seeds.values())
+        assert all(run["tokens"] == 512 * 200 for run in seeds.values())
     best = next(d for d in result["differences"] if d["metric"] == "eval_bpb/heldout_book")
     assert best["better"] == "clean" and best["significant"], best
     assert "clean is better than polluted" in result["verdict"]

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import torch
 from tokenizers import Tokenizer
 
-from training.eval.score import Forward, loglikelihoods
+from training.eval.score import Forward, Head, loglikelihoods
 from training.eval.tasks import Item, TaskData
 from training.tokenizer.load import eot_id
 
@@ -31,13 +31,15 @@ METRICS = ("acc", "acc_norm", "bpb", "centered")
 
 @dataclass
 class Model:
-    """What scoring needs of a model: its forward, context length, device and dtype."""
+    """What scoring needs of a model: its forward (logits, or hidden states when `head`
+    is the output layer), context length, device, dtype and tokenizer."""
 
     forward: Forward
     block_size: int
     device: torch.device
     dtype: torch.dtype
     tokenizer: Tokenizer
+    head: Head | None = None
 
 
 def encode_item(model: Model, item: Item) -> tuple[list[list[int]], list[list[int]]]:
@@ -59,7 +61,7 @@ def score_task(model: Model, task: str, items: list[Item], details: TextIO | Non
     requests = [(ctx, cont) for (contexts, choices), ok in zip(encoded, fits, strict=True)
                 if ok for ctx, cont in zip(contexts, choices, strict=True)]
     scores = iter(loglikelihoods(model.forward, requests, model.block_size, model.device,
-                                 model.dtype, batch_tokens))
+                                 model.dtype, batch_tokens, model.head))
     records = []
     for item, (contexts, choices), ok in zip(items, encoded, fits, strict=True):
         if not ok:

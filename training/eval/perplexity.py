@@ -37,6 +37,8 @@ def evaluate_texts(model: Model, path: str | Path, max_tokens: int = 1 << 20,
         x, y = x.to(model.device), y.to(model.device)
         with autocast(model.device, model.dtype):
             logits = model.forward(x)
+            if model.head is not None:
+                logits = model.head(logits)
         nats = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
         text = sizes[y.flatten()]
         sums += torch.stack([nats.sum().double(), torch.tensor(float(y.numel())).double(),

@@ -15,13 +15,16 @@ import torch
 from training.device import autocast
 
 Forward = Callable[[torch.Tensor], torch.Tensor]  # ids (B, T) -> logits (B, T, vocab)
+Head = Callable[[torch.Tensor], torch.Tensor]  # hidden states (N, C) -> logits (N, vocab)
 
 
 def loglikelihoods(forward: Forward, requests: Sequence[tuple[list[int], list[int]]],
                    block_size: int, device: torch.device, dtype: torch.dtype,
-                   batch_tokens: int = 8192) -> list[float]:
+                   batch_tokens: int = 8192, head: Head | None = None) -> list[float]:
     """The summed natural-log probability of each continuation given its context.
 
+    With `head`, `forward` returns hidden states and only the scored positions go through
+    the output layer (the full logits of a batch are the largest tensor by far).
     A context longer than the window loses its oldest tokens; a continuation must fit in
     `block_size` tokens (callers skip those that do not)."""
     order = sorted(range(len(requests)), key=lambda i: -_length(requests[i], block_size))
@@ -30,11 +33,11 @@ def loglikelihoods(forward: Forward, requests: Sequence[tuple[list[int], list[in
     for i in order:
         width = _length(requests[batch[0] if batch else i], block_size)
         if batch and width * (len(batch) + 1) > batch_tokens:
-            _score(forward, requests, batch, block_size, device, dtype, out)
+            _score(forward, head, requests, batch, block_size, device, dtype, out)
             batch = []
         batch.append(i)
     if batch:
-        _score(forward, requests, batch, block_size, device, dtype, out)
+        _score(forward, head, requests, batch, block_size, device, dtype, out)
     return out
 
 
@@ -43,8 +46,9 @@ def _length(request: tuple[list[int], list[int]], block_size: int) -> int:
 
 
 @torch.no_grad()
-def _score(forward: Forward, requests: Sequence[tuple[list[int], list[int]]],
-           batch: list[int], block_size: int, device: torch.device, dtype: torch.dtype,
+def _score(forward: Forward, head: Head | None,
+           requests: Sequence[tuple[list[int], list[int]]], batch: list[int],
+           block_size: int, device: torch.device, dtype: torch.dtype,
            out: list[float]) -> None:
     width = _length(requests[batch[0]], block_size)
     ids = torch.zeros(len(batch), width, dtype=torch.long)
@@ -60,8 +64,10 @@ def _score(forward: Forward, requests: Sequence[tuple[list[int], list[int]]],
         targets += continuation
         owner += [row] * len(continuation)
     with autocast(device, dtype):
-        logits = forward(ids.to(device))
-    picked = logits[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
+        output = forward(ids.to(device))
+        picked = output[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
+        if head is not None:
+            picked = head(picked)
     logprobs = torch.log_softmax(picked.float(), dim=-1)
     token_lp = logprobs.gather(1, torch.tensor(targets, device=device)[:, None])[:, 0]
     sums = torch.zeros(len(batch), dtype=torch.float64, device=device)
