@@ -17,7 +17,11 @@ engines built before the clock starts. The sandboxed rows are the step as it run
 pipeline (a child process with a time limit): their CPU time is the child's plus ours.
 
 Part 2, WARC: the shared WARC files read with gristmill's reader and extracted with each
-engine (`--warc-repeat` passes), pages/s against the reader + trafilatura (FineWeb).
+engine (`--warc-repeat` passes), pages/s against the reader + trafilatura (FineWeb). With
+`--datatrove-python` (an interpreter whose environment has datatrove 0.10, warcio,
+faust-cchardet and python-magic), datatrove's own WarcReader + Trafilatura (FineWeb's
+settings, its sandbox with a 1 s timeout) runs on the same files in a child process pinned
+to the same core, against the `extract` step (sandboxed) after gristmill's reader.
 
 Part 3, memory (`--memory-pages N`, 0 skips it): the 200 pages again and again, N in all,
 through trafilatura in this process (FineWeb's call, caches never reset) and through the
@@ -196,11 +200,61 @@ def measure_memory(pages: list, total: int) -> dict[str, list[float]]:
     return runs
 
 
+DATATROVE = """
+import os, resource, sys, time
+os.sched_setaffinity(0, {int(sys.argv[3])})
+from datatrove.pipeline.readers import WarcReader
+from datatrove.pipeline.extractors import Trafilatura
+start = time.process_time()
+pages = 0
+def counted(docs):
+    global pages
+    for doc in docs:
+        pages += 1
+        yield doc
+for _ in range(int(sys.argv[2])):
+    reader = WarcReader(sys.argv[1], glob_pattern="*.warc.gz")
+    for doc in Trafilatura(favour_precision=True, timeout=1.0).run(counted(reader.run())):
+        pass
+child = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(pages, time.process_time() - start + child.ru_utime + child.ru_stime)
+"""
+
+
+def measure_datatrove(python: str, copies: Path, repeat: int) -> dict:
+    import subprocess
+
+    core = str(sorted(os.sched_getaffinity(0))[0])
+    out = subprocess.run([python, "-c", DATATROVE, str(copies), str(repeat), core],
+                         capture_output=True, text=True, check=True).stdout.split()
+    pages, seconds = int(out[-2]), float(out[-1])
+    return {"engine": "datatrove WarcReader + Trafilatura", "pages": pages,
+            "pages_per_s": pages / seconds}
+
+
+def measure_step(name: str, engine: str, copies: Path, repeat: int) -> dict:
+    """gristmill's reader and the `extract` step as a pipeline runs them (sandboxed)."""
+    from curation.steps.extract import Extract
+
+    step = Extract({"engine": engine, "timeout_s": 1.0})
+    step.process(Document("warm", "<html><body><p>start</p></body></html>"))
+    start = cpu_seconds(True)
+    pages = kept = 0
+    for _ in range(repeat):
+        for html in warc_pages(copies):
+            kept += step.process(Document("d", html)) is None
+            pages += 1
+    step._sandbox.close()
+    return {"engine": name, "pages": pages, "kept": kept,
+            "pages_per_s": pages / (cpu_seconds(True) - start)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, help="only the first N pages")
     parser.add_argument("--warc-repeat", type=int, default=5)
     parser.add_argument("--memory-pages", type=int, default=2000)
+    parser.add_argument("--datatrove-python", help="python of a venv with datatrove 0.10")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -223,10 +277,21 @@ def main() -> None:
             shutil.copy(warc, tmp)
         warc_results = [measure_warc(name, engine, Path(tmp), args.warc_repeat)
                         for name, engine, child in engines[:3]]
+        if args.datatrove_python:
+            warc_results += [
+                measure_datatrove(args.datatrove_python, Path(tmp), args.warc_repeat),
+                measure_step("extract step resiliparse", "resiliparse", Path(tmp),
+                             args.warc_repeat),
+                measure_step("extract step trafilatura", "trafilatura", Path(tmp),
+                             args.warc_repeat)]
     base = warc_results[0]["pages_per_s"]
     print(f"\nWARC -> text ({warc_results[0]['pages']} pages: read + extract) | pages/s | x")
     for r in warc_results:
-        print(f"{r['engine']:32s} {r['pages_per_s']:7.1f} | {r['pages_per_s'] / base:5.2f}x")
+        print(f"{r['engine']:36s} {r['pages_per_s']:7.1f} | {r['pages_per_s'] / base:5.2f}x")
+    if args.datatrove_python:
+        dt = warc_results[3]["pages_per_s"]
+        print("against datatrove: " + ", ".join(
+            f"{r['engine']} {r['pages_per_s'] / dt:.2f}x" for r in warc_results[4:]))
     memory = measure_memory(pages, args.memory_pages) if args.memory_pages else {}
     if memory:
         print(f"\nresident MiB of the extracting process, every {args.memory_pages // 10} pages")
