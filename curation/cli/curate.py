@@ -13,7 +13,6 @@ from curation.cli.summary import print_summary, whole_run_warning
 from curation.core.config import PipelineConfig, load_pipeline
 from curation.core.pipeline import Pipeline
 from curation.io.readers import input_has_ids
-from curation.io.readers import input_has_ids
 from curation.run.orchestrate import RunOptions, run_pipeline
 from curation.run.workdir import WorkDir
 from curation.stats.run_report import REPORT, write_run_report
@@ -54,9 +53,6 @@ def run_curate(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"executor.address={args.address!r}")
     config, text = load_pipeline(args.pipeline, overrides)
-    if config.input.id_field is None and input_has_ids(config.input):
-        overrides.append("input.id_field=id")  # recorded, and seen by Ray workers
-        config, text = load_pipeline(args.pipeline, overrides)
     if config.input.id_field is None and input_has_ids(config.input):
         overrides.append("input.id_field=id")  # recorded, and seen by Ray workers
         config, text = load_pipeline(args.pipeline, overrides)
