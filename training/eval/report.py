@@ -71,8 +71,9 @@ def chart(metric: str, result: dict[str, Any]) -> str:
                      f"stroke='#eee'/><text x='{PAD - 4}' y='{sy(y) + 4:.1f}' font-size='11' "
                      f"text-anchor='end'>{y:.3f}</text>")
         x = x0 + (x1 - x0) * i / 4
+        anchor = "end" if i == 4 else "middle"
         parts.append(f"<text x='{sx(x):.1f}' y='{H - 24}' font-size='11' "
-                     f"text-anchor='middle'>{x:,.0f}</text>")
+                     f"text-anchor='{anchor}'>{x:,.0f}</text>")
     parts.append(f"<text x='{W / 2}' y='{H - 6}' text-anchor='middle' font-size='12'>"
                  "tokens trained</text>")
     for k, (variant, rows) in enumerate(series.items()):
