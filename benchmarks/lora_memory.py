@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from training.config import OptimSection
-from training.lora import LoraSpec, add_lora
+from training.finetune.lora import LoraSpec, add_lora
 from training.model import GPT, GPTConfig
 from training.optim import make_optimizer
 

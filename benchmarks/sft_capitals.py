@@ -42,9 +42,9 @@ from make_chat_capitals import (  # noqa: E402
     write,
 )
 
-from training.chat import ChatEncoder, with_chat_tokens  # noqa: E402
 from training.checkpoint import open_checkpoint  # noqa: E402
 from training.config import load_config  # noqa: E402
+from training.finetune.chat import ChatEncoder, with_chat_tokens  # noqa: E402
 from training.generate import generate  # noqa: E402
 from training.tokenizer.load import load_tokenizer  # noqa: E402
 from training.tokenizer.train import train_bpe  # noqa: E402

@@ -18,11 +18,11 @@ import yaml
 
 from tests.support.training import char_tokenizer, losses
 from tests.test_export_sample import gristmill
-from training.chat import CHAT_TEMPLATE, END, ChatEncoder, with_chat_tokens
 from training.checkpoint import open_checkpoint
 from training.config import load_config
 from training.data.loader import DataConfig, TrainLoader
 from training.errors import TrainingError
+from training.finetune.chat import CHAT_TEMPLATE, END, ChatEncoder, with_chat_tokens
 from training.generate import generate
 from training.model import IGNORE
 from training.tokenizer.load import load_tokenizer
@@ -175,7 +175,7 @@ def test_a_malformed_conversation_names_its_row(tmp_path: Path, messages: list,
 def test_chat_sft_from_an_imported_model_grows_its_vocabulary(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
     from tests.test_hf_import import hf_gpt2
-    from training.hf_import import import_hf
+    from training.finetune.hf_import import import_hf
 
     hf_gpt2(tmp_path / "hf")
     base = import_hf(tmp_path / "hf", tmp_path / "imported")

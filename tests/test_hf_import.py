@@ -17,7 +17,7 @@ from training.checkpoint import open_checkpoint
 from training.config import load_config
 from training.errors import TrainingError
 from training.export import export
-from training.hf_import import import_hf
+from training.finetune.hf_import import import_hf
 from training.tokenizer.load import EOT, load_tokenizer
 from training.trainer import train
 

@@ -14,7 +14,7 @@ from tests.support.training import losses, tiny_run
 from training.checkpoint import load_weights, open_checkpoint
 from training.config import load_config
 from training.export import export
-from training.lora import LoraSpec, add_lora, merge
+from training.finetune.lora import LoraSpec, add_lora, merge
 from training.model import GPT, GPTConfig
 from training.trainer import train
 

@@ -30,7 +30,7 @@ from torch import nn
 from gristmill.atomic import fsync_dir
 from gristmill.hashing import file_sha256
 from training.errors import TrainingError
-from training.lora import LoraSpec, add_lora, merge
+from training.finetune.lora import LoraSpec, add_lora, merge
 from training.model import GPT, GPTConfig
 
 FORMAT = 1

@@ -94,7 +94,7 @@ class ScheduleSection(Section):
 
 
 class LoraSection(Section):
-    """Low-rank adapters: only they train, the base model stays frozen (training/lora.py)."""
+    """Low-rank adapters: only they train, the base stays frozen (training/finetune/lora.py)."""
 
     rank: int = Field(8, ge=1)
     alpha: float = Field(16.0, gt=0, description="the update is scaled by alpha / rank")

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from training.chat import CHAT_TEMPLATE, END, is_chat
 from training.checkpoint import Checkpoint
 from training.errors import TrainingError
+from training.finetune.chat import CHAT_TEMPLATE, END, is_chat
 from training.model import GPT, GPTConfig
 from training.tokenizer.load import EOT, load_tokenizer
 

@@ -22,7 +22,6 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from training import checkpoint, parallel
-from training.chat import with_chat_tokens
 from training.config import ModelSection, TrainConfig
 from training.data.chat_tokens import has_messages
 from training.data.loader import DataConfig, TrainLoader
@@ -31,7 +30,8 @@ from training.device import autocast, peak_flops, pick_device, pick_dtype
 from training.distributed import World, close_world, init_world
 from training.errors import TrainingError
 from training.eval import inloop
-from training.lora import LoraSpec, add_lora
+from training.finetune.chat import with_chat_tokens
+from training.finetune.lora import LoraSpec, add_lora
 from training.metrics import MetricsLog, TrainProgress
 from training.model import GPT, IGNORE, GPTConfig, grow_vocab
 from training.optim import make_optimizer

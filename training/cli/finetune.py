@@ -31,7 +31,7 @@ def import_command(commands: argparse._SubParsersAction) -> None:
 def run_import(args: argparse.Namespace) -> int:
     import torch
 
-    from training.hf_import import import_hf
+    from training.finetune.hf_import import import_hf
 
     source, out = Path(args.source), Path(args.out)
     if not source.is_dir():
@@ -69,9 +69,9 @@ def chat_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    from training.chat import ChatEncoder
     from training.checkpoint import open_checkpoint
     from training.device import pick_device
+    from training.finetune.chat import ChatEncoder
     from training.tokenizer.load import load_tokenizer
 
     ckpt = open_checkpoint(args.checkpoint)

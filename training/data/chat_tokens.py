@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import torch
 from tokenizers import Tokenizer
 
-from training.chat import ChatEncoder, check_messages
 from training.data.corpus import Split
+from training.finetune.chat import ChatEncoder, check_messages
 from training.model import IGNORE
 from training.tokenizer.load import eot_id
 
