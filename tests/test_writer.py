@@ -297,7 +297,7 @@ def test_manifest_pipeline_versions_schema(manifest_run):
 
 def test_manifest_yaml_verbatim_with_crlf(tmp_path, monkeypatch, curate):
     """A CRLF file (edited on Windows) must be stored byte for byte too."""
-    write_jsonl(tmp_path / "in" / "a.jsonl", [{"text": "one two three"}])
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "a", "text": "one two three"}])
     text = PIPELINE_YAML.replace("\n", "\r\n").encode()
     (tmp_path / "pipeline.yaml").write_bytes(text)
     monkeypatch.chdir(tmp_path)

@@ -103,10 +103,14 @@ def whole_run_warning(manifest: dict[str, Any], output: str) -> str | None:
     fields = _record_fields(Path(output), manifest)
     line = (f"every record ({counts['input']:,}) was rejected as read:{reasons[0]}: check "
             f"{setting} (now {current!r})")
-    if fields and setting != "input.format":
+    if fields and setting == "input.text_field":
         text = max(fields, key=lambda k: len(fields[k]) if isinstance(fields[k], str) else -1)
         line += (f"; the records have the fields {', '.join(fields)}: run again with "
                  f"{setting}={text} --overwrite")
+    elif setting == "input.id_field":
+        have = f"the records have the fields {', '.join(fields)}: " if fields else ""
+        line += (f"; {have}name the field that holds ids, or run again without "
+                 f"{setting} (ids then come from file and line) with --overwrite")
     return line
 
 
