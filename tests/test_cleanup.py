@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-from pathlib import Path
 
 import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-* codecs used below)
 import pyarrow.parquet as pq
@@ -15,9 +14,7 @@ from ftfy.badness import is_bad
 
 from curation.core.document import Document
 from curation.steps.cleanup import MOJIBAKE_HINT_RE, Cleanup
-from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.curation import REPO, manifest, read_rows, write_jsonl, write_pipeline
 
 
 def clean(text: str, **params) -> str:

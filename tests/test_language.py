@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -15,9 +14,8 @@ import pytest
 from curation.core.document import Document
 from curation.langid import LangdetectIdentifier, bounded_sample, identifier
 from curation.steps.language import Language, LanguageParams
-from tests.support.curation import manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import REPO, manifest, read_rows, write_jsonl, write_pipeline
 
-REPO = Path(__file__).resolve().parent.parent
 BACKENDS = ["fasttext", "langdetect"]
 EXAMPLES = {
     "en": "The committee will publish its final report on the new railway line next spring.",

@@ -29,12 +29,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.curation import SHARED_DATA, manifest, read_rows, write_jsonl, write_pipeline
+from tests.support.curation import (
+    REPO,
+    SHARED_DATA,
+    manifest,
+    read_rows,
+    write_jsonl,
+    write_pipeline,
+)
 
 SHARED = SHARED_DATA / "clean_gutenberg_en"
 BOOKS = ["dracula.txt", "moby_dick.txt", "jane_eyre.txt", "pride_and_prejudice.txt",
          "time_machine.txt", "dubliners.txt"]
-REPO = Path(__file__).resolve().parent.parent
 RULE = "minhash_dedup:near_duplicate"
 PII = "Write to jane.roe@example.com or call +1 (555) 010-4477 before noon."
 BOILERPLATE = "Share this page: Facebook | Twitter | Email. Subscribe to our newsletter."

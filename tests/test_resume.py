@@ -29,9 +29,9 @@ import pytest
 
 from gristmill.launcher import main
 from gristmill.shards import MANIFEST
+from tests.support.curation import REPO
 from tests.support.runs import comparable, kill_when, output_files
 
-REPO = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
 PIPELINE = """\
 name: resume-test
