@@ -53,7 +53,7 @@ def encode_item(model: Model, item: Item) -> tuple[list[list[int]], list[list[in
 
 
 def score_task(model: Model, task: str, items: list[Item], details: TextIO | None = None,
-               batch_tokens: int = 8192) -> dict[str, Any]:
+               batch_tokens: int | None = None) -> dict[str, Any]:
     """One task's metrics; each item's record goes to `details` (JSONL) when given."""
     encoded = [encode_item(model, item) for item in items]
     fits = [max(len(c) for c in choices) <= model.block_size - 1
@@ -111,7 +111,7 @@ def aggregate(results: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def evaluate_tasks(model: Model, tasks: Iterable[str], data: TaskData,
                    limit: int | None = None, details: Path | None = None,
-                   batch_tokens: int = 8192) -> dict[str, Any]:
+                   batch_tokens: int | None = None) -> dict[str, Any]:
     """`{"tasks": {name: metrics}, "aggregate": {...}}` for the given tasks."""
     results = {}
     handle = open(details, "w", encoding="utf-8") if details else None  # noqa: SIM115

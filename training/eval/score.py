@@ -20,13 +20,17 @@ Head = Callable[[torch.Tensor], torch.Tensor]  # hidden states (N, C) -> logits 
 
 def loglikelihoods(forward: Forward, requests: Sequence[tuple[list[int], list[int]]],
                    block_size: int, device: torch.device, dtype: torch.dtype,
-                   batch_tokens: int = 8192, head: Head | None = None) -> list[float]:
+                   batch_tokens: int | None = None, head: Head | None = None) -> list[float]:
     """The summed natural-log probability of each continuation given its context.
 
     With `head`, `forward` returns hidden states and only the scored positions go through
     the output layer (the full logits of a batch are the largest tensor by far).
     A context longer than the window loses its oldest tokens; a continuation must fit in
-    `block_size` tokens (callers skip those that do not)."""
+    `block_size` tokens (callers skip those that do not). `batch_tokens` (padded tokens
+    per forward pass) defaults to 1,024 on a CPU, where larger batches fall out of the
+    caches and run slower (benchmarks/eval_speed.py), and 16,384 on a GPU."""
+    if batch_tokens is None:
+        batch_tokens = 1024 if device.type == "cpu" else 16384
     order = sorted(range(len(requests)), key=lambda i: -_length(requests[i], block_size))
     out = [0.0] * len(requests)
     batch: list[int] = []
