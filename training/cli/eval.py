@@ -94,15 +94,16 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'task':<16}{'n':>6}{'acc':>8}{'acc_norm':>10}{'bpb':>8}{'centered':>10}"]
+    lines = [f"{'task':<16}{'n':>6}{'acc':>8}{'acc_norm':>10}{'bpb':>8}{'centered':>10}"
+             f"{'skipped':>9}"]
     rows = [*result["tasks"].items(), ("aggregate", result["aggregate"])]
     for name, m in rows:
         if not m or (name != "aggregate" and not m.get("n")):
             lines.append(f"{name:<16}{0:>6}  (no items fit the model's context)")
             continue
-        n = m.get("n", "")
+        n, skipped = m.get("n", ""), m.get("skipped", "")
         lines.append(f"{name:<16}{n:>6}{m['acc']:>8.4f}{m['acc_norm']:>10.4f}"
-                     f"{m['bpb']:>8.4f}{m['centered']:>10.4f}")
+                     f"{m['bpb']:>8.4f}{m['centered']:>10.4f}{skipped:>9}")
     return "\n".join(lines)
 
 

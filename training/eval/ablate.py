@@ -85,7 +85,9 @@ def shared_tokenizer(cfg: AblationConfig, out: Path, quiet: bool) -> Path:
             if not quiet:
                 print(f"ablate: training a {cfg.tokenizer.vocab_size}-token BPE on "
                       f"{len(mix):,} documents, an equal share of characters per variant")
-            train_bpe([mix], cfg.tokenizer.vocab_size).save(str(path))
+            partial = path.with_name(".tmp-tokenizer.json")  # a kill leaves no half file
+            train_bpe([mix], cfg.tokenizer.vocab_size).save(str(partial))
+            partial.replace(path)
     else:
         path = Path(given or from_overrides or load_config(cfg.train.config).data.tokenizer)
     shared = fingerprint(load_tokenizer(path))
