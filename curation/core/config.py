@@ -28,6 +28,9 @@ class InputConfig(Strict):
         "auto", description="auto picks by extension; hf_disk is datasets.save_to_disk output; "
                             "warc/wet/html read web pages (docs/web.md)")
     text_field: str = Field("text", description="field/column holding the text")
+    messages_field: str | None = Field(
+        None, description="chat rows: the field/column holding [{role, content}] messages; "
+                          "text is rendered from it (docs/shard-format.md#chat-rows)")
     id_field: str | None = Field(
         None, description="field holding a unique id; unset: `id` when every input file has "
                           "one, else ids are derived from file:position")

@@ -14,6 +14,7 @@ import pyarrow as pa
 from curation.core.config import PipelineConfig
 from curation.core.errors import ConfigError
 from curation.core.registry import all_steps
+from curation.io.chat import MESSAGES_FIELD
 from curation.io.shards import BASE_FIELDS, REJECT_FIELDS, build_schema, rejected_schema
 from curation.steps.base import GlobalStep, Step
 
@@ -46,6 +47,9 @@ class Pipeline:
         self.names = [READ, *(s.name for s in steps)]
         self.stages = self._plan()
         self.schema = build_schema(config.input.metadata, self._step_columns())
+        if config.input.messages_field is not None:
+            self._check_chat_steps()
+            self.schema = self.schema.insert(len(BASE_FIELDS), MESSAGES_FIELD)
         self.rejected_schema = rejected_schema(self.schema)
 
     def _plan(self) -> list[Stage]:
@@ -58,8 +62,21 @@ class Pipeline:
                 stages[-1].maps.append(position)
         return stages
 
+    def _check_chat_steps(self) -> None:
+        """Chat rows reach only the steps that handle them; the others need plain text."""
+        plain = list(dict.fromkeys(s.name for s in self.steps[1:] if not s.handles_chat))
+        if plain:
+            able = sorted(name for name, cls in all_steps().items() if cls.handles_chat)
+            which = f"step '{plain[0]}' needs" if len(plain) == 1 else \
+                f"steps {', '.join(repr(name) for name in plain)} need"
+            raise ConfigError(f"{which} plain text, but input.messages_field makes the input "
+                              f"chat rows; chat rows take only {', '.join(able)} "
+                              "(docs/shard-format.md#chat-rows)")
+
     def _step_columns(self) -> dict[str, pa.DataType]:
         reserved = {f.name for f in [*BASE_FIELDS, *REJECT_FIELDS]}
+        if self.config.input.messages_field is not None:
+            reserved.add(MESSAGES_FIELD.name)
         for name in self.config.input.metadata:
             if name in reserved:
                 raise ConfigError(f"input.metadata: '{name}' is a reserved column name "

@@ -303,15 +303,20 @@ def _read_arrow(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
 def _columns_to_read(schema: pa.Schema, f: InputFile, cfg: InputConfig) -> list[str]:
     """Required columns must exist with a usable type; optional ones are read if present."""
     names = schema.names
-    for role, column in (("text_field", cfg.text_field), ("id_field", cfg.id_field)):
+    content = ("messages_field", cfg.messages_field) if cfg.messages_field is not None \
+        else ("text_field", cfg.text_field)  # chat rows: curation.io.chat checks each row
+    for role, column in (content, ("id_field", cfg.id_field)):
         if column is not None and column not in names:
+            chat = " (chat rows: set input.messages_field)" if role == "text_field" and \
+                "messages" in names else ""
             raise InputFileError(f.url, f"no column '{column}' (columns: {', '.join(names)}); "
-                                 f"set input.{role} to the column that holds it")
-    text_type = schema.field(cfg.text_field).type
-    if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
+                                 f"set input.{role} to the column that holds it{chat}")
+    text_type = schema.field(content[1]).type
+    if content[0] == "text_field" and not (pa.types.is_string(text_type) or
+                                           pa.types.is_large_string(text_type)):
         raise InputFileError(f.url, f"column '{cfg.text_field}' has type {text_type}, "
                              "not string; point input.text_field at a text column")
-    wanted = [cfg.text_field, cfg.id_field, cfg.source_field, *cfg.metadata]
+    wanted = [content[1], cfg.id_field, cfg.source_field, *cfg.metadata]
     return list(dict.fromkeys(c for c in wanted if c is not None and c in names))
 
 

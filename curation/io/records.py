@@ -1,5 +1,5 @@
 """An input record becomes a Document, or a Rejected row naming the field problem: the
-rules every reader shares (text and id fields, source, metadata kept as text)."""
+rules every reader shares (text or chat messages, id, source, metadata kept as text)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from curation.core.config import InputConfig
 from curation.core.document import Document, Rejected
+from curation.io import chat
 
 Record = Document | Rejected
 
@@ -27,11 +28,20 @@ class InputFile:
 def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConfig,
                 raw: bytes | None = None) -> Record:
     """Map an input record to a Document, or reject it with the field problem named."""
-    text = record.get(cfg.text_field)
-    if text is None:
-        return reject(where, "missing_text", f, raw)
-    if not isinstance(text, str):
-        return reject(where, "text_not_string", f, raw)
+    messages = None
+    if cfg.messages_field is not None:
+        messages = record.get(cfg.messages_field)
+        rule = chat.problem(messages)
+        if rule is not None:
+            return reject(where, rule, f, raw, chat.as_text(messages))
+        messages = chat.normalized(messages)
+        text = chat.render(messages)
+    else:
+        text = record.get(cfg.text_field)
+        if text is None:
+            return reject(where, "missing_text", f, raw)
+        if not isinstance(text, str):
+            return reject(where, "text_not_string", f, raw)
     doc_id = where
     if cfg.id_field is not None:
         value = record.get(cfg.id_field)
@@ -40,6 +50,8 @@ def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConf
         doc_id = str(value)
     source = cfg.source or record.get(cfg.source_field or "") or f.relpath
     meta = {field: as_string(record.get(field)) for field in cfg.metadata}
+    if messages is not None:
+        meta[chat.MESSAGES] = messages
     doc = Document(doc_id, text, str(source), meta)
     if not text.strip():
         return Rejected(doc, "read:empty", raw=raw)

@@ -37,6 +37,9 @@ class Step:
     name: ClassVar[str]
     Params: ClassVar[type[StepParams]] = StepParams
     columns: ClassVar[dict[str, pa.DataType]] = {}
+    # True for a step that works on chat rows (their rendered text, or each message);
+    # the others need plain text and are refused when the input is chat rows.
+    handles_chat: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any] | StepParams | None = None):
         if not isinstance(params, StepParams):

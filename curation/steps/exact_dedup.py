@@ -26,6 +26,7 @@ class ExactDedup(KeyedDedup):
     later by dropping rows where it is set."""
 
     name = "exact_dedup"
+    handles_chat = True  # on the rendered conversation (docs/shard-format.md#chat-rows)
     Params = ExactDedupParams
     columns = {"exact_dup_copies": pa.int32(), "exact_dup_of": pa.string()}
 

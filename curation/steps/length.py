@@ -22,6 +22,7 @@ class Length(Step):
     """Record character and whitespace-word counts; drop documents outside the bounds."""
 
     name = "length"
+    handles_chat = True  # on the rendered conversation (docs/shard-format.md#chat-rows)
     Params = LengthParams
     columns = {"n_chars": pa.int64(), "n_words": pa.int64()}
 

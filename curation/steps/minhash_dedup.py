@@ -131,6 +131,7 @@ class MinhashDedup(GlobalStep):
     """Remove near duplicates (MinHash LSH over word n-grams); one document per cluster stays."""
 
     name = "minhash_dedup"
+    handles_chat = True  # on the rendered conversation (docs/shard-format.md#chat-rows)
     Params = MinhashParams
     columns = {"dup_cluster": pa.string(), "dup_cluster_size": pa.int32(),
                "dup_jaccard": pa.float32()}

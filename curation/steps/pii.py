@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from curation.core.document import Document
 from curation.core.errors import ConfigError
 from curation.core.registry import register
+from curation.io import chat
 from curation.steps.base import FilterParams, Step
 
 Entity = Literal["EMAIL", "PHONE", "CREDIT_CARD", "IP", "IBAN", "US_SSN", "URL", "PERSON",
@@ -84,6 +85,7 @@ class Pii(Step):
     """Find PII with presidio (offline), count it per type; replace, mask, hash or drop."""
 
     name = "pii"
+    handles_chat = True  # scrubs each message, then renders the text again
     Params = PiiParams
     # The columns of the default entities; an instance has those of its own entity list.
     columns = {"pii_count": pa.int32(), **{column_name(e): pa.int32() for e in DEFAULT_ENTITIES}}
@@ -115,7 +117,10 @@ class Pii(Step):
             self._key = key.encode()
 
     def process(self, doc: Document) -> str | None:
-        spans = _analyzer(*self._analyzer_config()).analyze(doc.text)
+        messages = doc.meta.get(chat.MESSAGES)  # chat rows: each message's content
+        texts = [doc.text] if messages is None else [m["content"] for m in messages]
+        found = [_analyzer(*self._analyzer_config()).analyze(text) for text in texts]
+        spans = [span for hits in found for span in hits]
         counts = dict.fromkeys(self.params.entities, 0)
         for span in spans:
             counts[span.entity] += 1
@@ -127,7 +132,14 @@ class Pii(Step):
         if self.params.action == "drop":
             return "contains_pii"
         if not self.annotate_only:
-            doc.set_text(self._anonymizer().apply(doc.text, spans))
+            texts = [self._anonymizer().apply(text, hits) if hits else text
+                     for text, hits in zip(texts, found, strict=True)]
+            if messages is None:
+                doc.set_text(texts[0])
+            else:
+                doc.meta[chat.MESSAGES] = [{**m, "content": text}
+                                           for m, text in zip(messages, texts, strict=True)]
+                doc.set_text(chat.render(doc.meta[chat.MESSAGES]))
         return None
 
     def _analyzer_config(self) -> tuple:

@@ -20,6 +20,7 @@ class Sample(Step):
     """Keep a fixed fraction of documents; the same ids survive on every run and machine."""
 
     name = "sample"
+    handles_chat = True  # decides by id
     Params = SampleParams
 
     def process(self, doc: Document) -> str | None:

@@ -22,6 +22,7 @@ class Split(Step):
     """Mark each document train or validation; the writer puts them in train/ and validation/."""
 
     name = "split"
+    handles_chat = True  # decides by id
     Params = SplitParams
     columns = {"split": pa.string()}
 

@@ -15,6 +15,7 @@ class UniqueIds(KeyedDedup):
     """Implicit first step when ids come from the input: later repeats of an id are rejected."""
 
     name = "unique_ids"
+    handles_chat = True  # decides by id
     rule = "duplicate_id"
 
     def key(self, doc: Document) -> int:
