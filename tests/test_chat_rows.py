@@ -168,6 +168,14 @@ def test_a_parquet_without_text_but_with_messages_says_how_to_read_it(tmp_path: 
     assert "(chat rows: set input.messages_field)" in capsys.readouterr().err
 
 
+def test_chat_jsonl_read_as_text_says_how_to_read_it(tmp_path: Path, curate, capsys) -> None:
+    source = write_jsonl(tmp_path / "in" / "c.jsonl", [{"messages": m} for m in CONVERSATIONS])
+    assert curate(write_pipeline(tmp_path / "plain.yaml", str(source), tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert "every record (6) was rejected as read:missing_text" in err
+    assert "chat rows (a messages list): run again with input.messages_field=messages" in err
+
+
 def test_trainings_chat_loader_reads_the_kept_shards(tmp_path: Path, curate) -> None:
     from tests.support.training import char_tokenizer
     from training.data.loader import DataConfig, TrainLoader

@@ -103,7 +103,10 @@ def whole_run_warning(manifest: dict[str, Any], output: str) -> str | None:
     fields = _record_fields(Path(output), manifest)
     line = (f"every record ({counts['input']:,}) was rejected as read:{reasons[0]}: check "
             f"{setting} (now {current!r})")
-    if fields and setting == "input.text_field":
+    if isinstance(fields.get("messages"), list) and setting == "input.text_field":
+        line += ("; the records are chat rows (a messages list): run again with "
+                 "input.messages_field=messages --overwrite")
+    elif fields and setting == "input.text_field":
         text = max(fields, key=lambda k: len(fields[k]) if isinstance(fields[k], str) else -1)
         line += (f"; the records have the fields {', '.join(fields)}: run again with "
                  f"{setting}={text} --overwrite")
