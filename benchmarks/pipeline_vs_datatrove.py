@@ -16,19 +16,24 @@ text) with exact and near copies, junk and planted e-mails and phones; `--scale 
   MinhashDedupFilter -> ParquetWriter. Filtering and signatures share one pass, the
   cheapest layout for datatrove.
 
-Each round runs both, alternating which goes first; the table gives each side's median wall
-time and the ratio of the medians, the kept counts, and how many kept ids the two share.
-datatrove lives in its own venv (see heuristics_vs_datatrove.py; pyarrow is added there for
-its ParquetWriter):
+Each round runs both, alternating which goes first; it prints each side's median wall time
+and CPU time (user + system of the whole process tree: steadier on a shared machine), the
+ratios of the medians, the kept counts, and how many kept ids the two share.
+datatrove lives in its own venv (heuristics_vs_datatrove.py makes it); this benchmark also
+needs, in that venv, what its reader, writer and dedup import:
+
+    ~/.cache/gristmill/datatrove-0.10.1/bin/pip install pyarrow orjson tokenizers "xxhash<4"
 
     .venv/bin/python benchmarks/pipeline_vs_datatrove.py [--rounds 3] [--scale 10]
         [--only gristmill] [--keep-ids FILE]   # save gristmill's kept ids (sorted) to FILE
+        [--memory]   # then one gristmill run alone, for its peak resident memory
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -118,22 +123,47 @@ def kept_ids(output: Path, side: str) -> list[str]:
     return sorted(ids)
 
 
-def timed(side: str, corpus: Path, out: Path, workers: int) -> float:
+def check_datatrove() -> None:
+    python = VENV / "bin" / "python"
+    probe = "import datatrove, pyarrow, orjson, tokenizers, xxhash; assert xxhash.VERSION < '4'"
+    if not python.exists() or subprocess.run([str(python), "-c", probe],
+                                             capture_output=True).returncode != 0:
+        raise SystemExit(f"datatrove's venv {VENV} is missing or incomplete; see the docstring "
+                         "of benchmarks/heuristics_vs_datatrove.py, then: "
+                         f"{VENV}/bin/pip install pyarrow orjson tokenizers 'xxhash<4'")
+
+
+def command(side: str, corpus: Path, out: Path, workers: int) -> list[str]:
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, **ENV}
     if side == "gristmill":
         config = out.parent / "gristmill.yaml"
         config.write_text(PIPELINE.format(input=corpus, output=out))
-        cmd = [str(GRISTMILL), "curate", str(config), "--workers", str(workers), "--quiet"]
-    else:
-        cmd = [str(VENV / "bin" / "python"), str(Path(__file__).resolve()), "--worker",
-               str(corpus), str(out), "--workers", str(workers)]
+        return [str(GRISTMILL), "curate", str(config), "--workers", str(workers), "--quiet"]
+    return [str(VENV / "bin" / "python"), str(Path(__file__).resolve()), "--worker",
+            str(corpus), str(out), "--workers", str(workers)]
+
+
+def timed(side: str, corpus: Path, out: Path, workers: int) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the whole process tree)."""
+    cmd, env = command(side, corpus, out, workers), {**os.environ, **ENV}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 2):  # 2: gristmill's whole-run warning, not a failure
         raise SystemExit(f"{side} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return seconds
+    return seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def peak_rss(cmd: list[str]) -> float:
+    """MiB: the peak resident memory of the largest process of the command's tree (measured
+    in a fresh process, since a process's children's peak covers every child it ever had)."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True,
+                          env={**os.environ, **ENV}, check=True)
+    return int(done.stdout) / 1024
 
 
 def load() -> str:
@@ -150,6 +180,8 @@ def main() -> int:
     parser.add_argument("--only", choices=["gristmill", "datatrove"])
     parser.add_argument("--keep-ids", type=Path, help="write gristmill's kept ids here")
     parser.add_argument("--workdir", type=Path, help="keep the corpus and outputs here")
+    parser.add_argument("--memory", action="store_true",
+                        help="one more gristmill run, alone, for its peak resident memory")
     args = parser.parse_args()
     if args.worker:
         run_datatrove(*args.worker, args.workers)
@@ -165,23 +197,32 @@ def main() -> int:
     print(f"workload: {docs:,} documents, {text_bytes / 1e6:.1f} MB of text, "
           f"{SMALL_FILES * args.scale} files; {args.workers} workers; load {load()}", flush=True)
     sides = [args.only] if args.only else ["gristmill", "datatrove"]
+    if "datatrove" in sides:
+        check_datatrove()
     times: dict[str, list[float]] = {side: [] for side in sides}
+    cpus: dict[str, list[float]] = {side: [] for side in sides}
     for round_ in range(args.rounds):
         for side in (sides if round_ % 2 == 0 else sides[::-1]):
-            seconds = timed(side, corpus, root / side, args.workers)
+            seconds, cpu = timed(side, corpus, root / side, args.workers)
             times[side].append(seconds)
-            print(f"  round {round_ + 1}: {side:9s} {seconds:7.1f} s  (load {load()})",
-                  flush=True)
+            cpus[side].append(cpu)
+            print(f"  round {round_ + 1}: {side:9s} {seconds:7.1f} s wall {cpu:7.1f} s CPU  "
+                  f"(load {load()})", flush=True)
     ids = {side: kept_ids(root / side, side) for side in sides}
+    wall = {side: statistics.median(times[side]) for side in sides}
+    cpu = {side: statistics.median(cpus[side]) for side in sides}
     for side in sides:
-        print(f"{side:9s} median {statistics.median(times[side]):7.1f} s  "
-              f"(runs {', '.join(f'{t:.1f}' for t in times[side])}), "
+        print(f"{side:9s} median {wall[side]:7.1f} s wall (runs "
+              f"{', '.join(f'{t:.1f}' for t in times[side])}), {cpu[side]:.1f} s CPU, "
               f"{len(ids[side]):,} kept")
     if len(sides) == 2:
         common = len(set(ids["gristmill"]) & set(ids["datatrove"]))
-        ratio = statistics.median(times["datatrove"]) / statistics.median(times["gristmill"])
-        print(f"kept by both: {common:,}; gristmill is {ratio:.1f}x faster "
-              f"(datatrove median / gristmill median; goal 10x); load {load()}")
+        print(f"kept by both: {common:,}; gristmill is {wall['datatrove'] / wall['gristmill']:.1f}x"
+              f" faster in wall time, {cpu['datatrove'] / cpu['gristmill']:.1f}x in CPU time "
+              f"(medians; goal 10x wall); load {load()}")
+    if args.memory and "gristmill" in sides:
+        rss = peak_rss(command("gristmill", corpus, root / "gristmill", args.workers))
+        print(f"gristmill: peak resident memory of its largest process {rss:.0f} MiB")
     if args.keep_ids and "gristmill" in ids:
         args.keep_ids.write_text("\n".join(ids["gristmill"]) + "\n")
     if not args.workdir:

@@ -55,6 +55,8 @@ class LocalBackend:
         _init_worker(self.pipeline, self.counter)
         if self.workers > 1:
             _load_pandas()
+            for step in self.pipeline.steps[1:]:
+                step.prepare()
             self.pool = mp.get_context("fork").Pool(
                 self.workers, initializer=_init_worker, initargs=(self.pipeline, self.counter))
         return self

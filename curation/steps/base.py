@@ -55,6 +55,10 @@ class Step:
         """Record this step's columns on `doc`; return a rejection rule name, or None to keep."""
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Load what `process` loads lazily (libraries, models, compiled patterns). The local
+        executor calls it once in the driver before its workers fork, so they share it."""
+
 
 class Decision(NamedTuple):
     """What a dedup step decided for one row: drop rule (None keeps), kept copy, group size."""

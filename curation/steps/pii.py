@@ -1,9 +1,10 @@
 """PII step: find e-mails, phones, cards, IPs, IBANs, SSNs (and optionally URLs, names, places)
 with presidio, count them per type, then replace, mask, hash them or drop the document.
 
-Fully offline (see `curation.pii.offline`). presidio and the recognizers load lazily, once
-per worker process, on the first document; importing this module stays cheap so that
-`gristmill steps` and config validation do not pay for presidio and spaCy.
+Fully offline (see `curation.pii.offline`). presidio and the recognizers load once per run,
+in `prepare` before the local executor's workers fork (otherwise on the first document of
+each process); importing this module stays cheap so that `gristmill steps` and config
+validation do not pay for presidio and spaCy.
 """
 
 from __future__ import annotations
@@ -141,6 +142,12 @@ class Pii(Step):
                                            for m, text in zip(messages, texts, strict=True)]
                 doc.set_text(chat.render(doc.meta[chat.MESSAGES]))
         return None
+
+    def prepare(self) -> None:
+        """presidio and the recognizers (seconds of imports), once per run, not per worker."""
+        _analyzer(*self._analyzer_config())
+        if not self.annotate_only and self.params.action != "drop":
+            self._anonymizer()
 
     def _analyzer_config(self) -> tuple:
         p = self.params
