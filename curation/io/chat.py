@@ -14,32 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
-ROLES = ("system", "user", "assistant")
+from gristmill.messages import is_utf8
+
 MESSAGES = "messages"
 MESSAGES_FIELD = pa.field(MESSAGES, pa.list_(pa.struct([("role", pa.string()),
                                                          ("content", pa.string())])))
-
-
-def problem(messages: Any) -> str | None:
-    """The rule a conversation breaks (a `read:` rejection), or None when it is usable."""
-    if messages is None:
-        return "missing_messages"
-    if not isinstance(messages, list):
-        return "messages_not_a_list"
-    if not messages:
-        return "empty_conversation"
-    for message in messages:
-        if not isinstance(message, dict) or message.get("role") is None:
-            return "message_without_role"
-        if message["role"] not in ROLES:
-            return "unknown_role"
-        if not isinstance(message.get("content"), str):
-            return "content_not_string"
-        if not _utf8(message["content"]):
-            return "invalid_utf8"  # JSON can escape half a UTF-16 pair; Parquet cannot hold it
-    if not any(m["role"] == "assistant" for m in messages):
-        return "no_assistant_turn"
-    return None
 
 
 def normalized(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -55,12 +34,4 @@ def render(messages: list[dict[str, str]]) -> str:
 def as_text(messages: Any) -> str:
     """A rejected conversation as JSON text, so a row without raw bytes loses nothing."""
     text = json.dumps(messages, ensure_ascii=False, default=str)
-    return text if _utf8(text) else json.dumps(messages, default=str)
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return text if is_utf8(text) else json.dumps(messages, default=str)

@@ -10,6 +10,7 @@ from typing import Any
 from curation.core.config import InputConfig
 from curation.core.document import Document, Rejected
 from curation.io import chat
+from gristmill.messages import problem
 
 Record = Document | Rejected
 
@@ -31,9 +32,9 @@ def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConf
     messages = None
     if cfg.messages_field is not None:
         messages = record.get(cfg.messages_field)
-        rule = chat.problem(messages)
-        if rule is not None:
-            return reject(where, rule, f, raw, chat.as_text(messages))
+        found = problem(messages)
+        if found is not None:
+            return reject(where, found.rule, f, raw, chat.as_text(messages))
         messages = chat.normalized(messages)
         text = chat.render(messages)
     else:

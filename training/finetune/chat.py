@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from tokenizers import AddedToken, Tokenizer
 
+from gristmill.messages import ROLES, problem
 from training.errors import TrainingError
 
-ROLES = ("system", "user", "assistant")
 MARKERS = {role: f"<|{role}|>" for role in ROLES}
 END = "<|end|>"
 CHAT_TEMPLATE = ("{% for message in messages %}{{ '<|' + message['role'] + '|>' + "
@@ -76,24 +76,7 @@ class ChatEncoder:
 def check_messages(messages: Any, where: str) -> list[dict[str, Any]]:
     """`messages` if it is a conversation this template can train on, else an error that
     names `where` (the file and row) and the problem."""
-    if not isinstance(messages, list) or not messages:
-        raise TrainingError(f"{where}: messages is {_short(messages)}, not a non-empty list "
-                            "of {role, content} messages")
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") is None:
-            raise TrainingError(f"{where}: messages[{i}] has no role")
-        if message["role"] not in ROLES:
-            raise TrainingError(f"{where}: messages[{i}] has role {message['role']!r}; roles "
-                                f"are {', '.join(ROLES)}")
-        if not isinstance(message.get("content"), str):
-            raise TrainingError(f"{where}: messages[{i}] content is "
-                                f"{_short(message.get('content'))}, not a string")
-    if not any(m["role"] == "assistant" for m in messages):
-        raise TrainingError(f"{where}: the conversation has no assistant message, so there "
-                            "is nothing to learn from it")
+    found = problem(messages)
+    if found:
+        raise TrainingError(f"{where}: {found.detail}")
     return messages
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
