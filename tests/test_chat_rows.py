@@ -177,7 +177,8 @@ def test_chat_jsonl_read_as_text_says_how_to_read_it(tmp_path: Path, curate, cap
 
 
 def test_trainings_chat_loader_reads_the_kept_shards(tmp_path: Path, curate) -> None:
-    from tests.support.training import char_tokenizer
+    from tests.support.training import char_tokenizer, write_shards
+    from training.data.chat_tokens import has_messages
     from training.data.loader import DataConfig, TrainLoader
     from training.finetune.chat import with_chat_tokens
     from training.model import IGNORE
@@ -188,6 +189,9 @@ def test_trainings_chat_loader_reads_the_kept_shards(tmp_path: Path, curate) -> 
     source = write_jsonl(tmp_path / "in" / "c.jsonl", [{"messages": m} for m in rows])
     out = curate_chat(curate, tmp_path, source, steps=["pii", "exact_dedup", "split"])
     assert (out / "train").is_dir()
+    # `data.format: auto` trains on the conversations, though the shards also have `text`
+    assert has_messages(out)
+    assert not has_messages(write_shards(tmp_path / "plain", ["just text"])[0].parent)
     tokenizer = with_chat_tokens(char_tokenizer())
     config = DataConfig([str(out)], 256, 1, chat=True, pack=False, text_column="messages",
                         shuffle=False)

@@ -69,9 +69,11 @@ def inputs_targets(windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def has_messages(path: str | Path) -> bool:
-    """Whether a shard directory holds chat rows: a `messages` column and no `text`."""
+    """Whether a shard directory holds chat rows: a `messages` column of lists (a curated
+    chat output also has `text`, the rendered conversation, which chat training ignores)."""
     root = Path(path)
     folder = root / "train" if (root / "train").is_dir() else root
     files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
-    names = pq.read_schema(files[0]).names if files else []
-    return MESSAGES in names and "text" not in names
+    schema = pq.read_schema(files[0]) if files else None
+    return (schema is not None and MESSAGES in schema.names
+            and pa.types.is_list(schema.field(MESSAGES).type))
