@@ -55,9 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; user mistakes become one readable error, never a traceback."""
     previous = _quiet_workers()  # first: a Ctrl-C during the imports below is one line too
     argv = sys.argv[1:] if argv is None else list(argv)
-    # Before torch loads: idle OpenMP threads sleep instead of spinning, which keeps
-    # training from slowing down 3-10x when other processes share the cores.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # OpenMP's idle threads spin (libgomp's default), fastest on cores you have to yourself;
+    # on shared cores, OMP_WAIT_POLICY=PASSIVE avoids a 3-10x slowdown (docs/training.md#cpus).
     args = None
     try:
         if argv == ["--version"]:  # without loading the commands (and torch): instant
