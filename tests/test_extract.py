@@ -46,6 +46,46 @@ def test_main_content_with_blocks_and_lines(engine: str) -> None:
                 "Rebuilt in 1811 after the flood had carried away the wheel") in blocks
 
 
+RELATED = ARTICLE.replace("</article>", """<h2>Related articles</h2>
+<p><a href="/a">The old bakery</a></p><p><a href="/b">Bridges of the valley</a></p></article>""")
+
+
+def test_boilerplate_blocks_are_skipped_unless_they_hold_paragraphs() -> None:
+    share = '<div class="share-bar">Mit Freunden teilen</div>'
+    page = ARTICLE.replace("<h1>The river mill</h1>", "<h1>The river mill</h1>" + share) \
+        .replace("</article>", '<div id="newsletter-box">Join our newsletter today</div>'
+                 '<div class="post-author">Written by Ann Miller, editor</div></article>')
+    default = run(Extract({"timeout_s": None}), page)[1].text
+    assert "newsletter" not in default and "Ann Miller" not in default
+    assert default.startswith("The river mill") and default.endswith("as they always did.")
+    every = run(Extract({"timeout_s": None, "options": {"skip_elements": []}}), page)[1].text
+    assert "Join our newsletter today" in every and "Written by Ann Miller" in every
+    wrapped = ARTICLE.replace("<article>", '<article class="author-page">')
+    assert run(Extract({"timeout_s": None}), wrapped)[1].text == \
+        run(Extract({"timeout_s": None}), ARTICLE)[1].text  # a wrapper with paragraphs stays
+
+
+@pytest.mark.parametrize("timeout_s", [None, 5.0])
+def test_trim_tail_words_drops_short_lines_after_the_article(timeout_s) -> None:
+    plain = run(Extract({"timeout_s": timeout_s}), RELATED)[1].text
+    assert plain.endswith("Related articles\n\nThe old bakery\n\nBridges of the valley")
+    step = Extract({"timeout_s": timeout_s, "options": {"trim_tail_words": 20}})
+    rule, doc = run(step, RELATED)
+    assert rule is None and doc.text == plain[:plain.index("\n\nRelated articles")]
+    assert doc.text.startswith("The river mill")  # short lines before the article stay
+    short = "<html><body><article><p>Two words</p><p>Three short words</p></article></body>"
+    assert run(step, short)[1].text == "Two words\n\nThree short words"  # no line that long
+
+
+@pytest.mark.parametrize("options, engine, message", [
+    ({"trim_tail_words": 12}, "trafilatura", "engine resiliparse only"),
+    ({"trim_tail_words": -1}, "resiliparse", "whole number of words >= 0"),
+    ({"trim_tail_words": "20"}, "resiliparse", "whole number of words >= 0")])
+def test_trim_tail_words_is_checked(options, engine, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        Extract({"engine": engine, "options": options})
+
+
 def test_pathological_page_is_stopped_at_the_limit() -> None:
     step = Extract({"timeout_s": 0.5})
     deep = "<div>" * 20_000 + "deep" + "</div>" * 20_000  # resiliparse: ~18 s here

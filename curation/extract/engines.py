@@ -6,7 +6,12 @@ one blank line. Gopher, C4 and FineWeb count lines and paragraphs, so both engin
 give the same shape.
 
 - `resiliparse` (Apache-2.0): Resiliparse's `extract_plain_text` with `main_content`, no
-  alt texts, links, form fields, noscript or comments (dolma's and NeMo's choices).
+  alt texts, links, form fields, noscript or comments (dolma's and NeMo's choices), and
+  `skip_elements` set to BOILERPLATE: `<aside>`, `<nav>`, `<footer>`, and elements whose
+  class or id names a boilerplate block, unless they hold a paragraph (some pages wrap
+  their article in a `teaser` or `promo` container).
+  Its gristmill option `trim_tail_words: N` drops the lines after the last line of at least
+  N words: the short headings and link lines that follow an article ("Related articles").
 - `trafilatura` (Apache-2.0 from 1.8): FineWeb's settings (`favor_precision`, no comments,
   `deduplicate`) by default; its XML body tree is turned into the layout above.
 """
@@ -20,6 +25,11 @@ from typing import Any
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \u00a0]+")
 _TABS = re.compile(r"[ \t]*\t[ \t]*")
+_NAMES = ("related", "newsletter", "comment", "author", "promo", "copyright", "disclaimer",
+          "footer", "caption", "teaser")  # chosen on the development half of the benchmark
+BOILERPLATE = ("aside", "nav", "footer",
+               *(f"[{attr}*={name}]:not(:has(p))" for name in _NAMES for attr in ("class", "id")))
+TRIM_TAIL = "trim_tail_words"  # gristmill's own option of the resiliparse engine
 _LINE_TAGS = {"lb", "item", "row", "p", "head", "quote", "code", "list", "table", "div"}
 Engine = Callable[[str], str]
 
@@ -37,13 +47,24 @@ def resiliparse_engine(options: dict[str, Any]) -> Engine:
 
     settings = {"main_content": True, "alt_texts": False, "links": False,
                 "form_fields": False, "noscript": False, "comments": False,
-                "list_bullets": False, "preserve_formatting": True, **options}
+                "list_bullets": False, "preserve_formatting": True,
+                "skip_elements": list(BOILERPLATE), **options}
+    tail_words = settings.pop(TRIM_TAIL, 0)
 
     def extract(html: str) -> str:
-        tree = HTMLTree.parse(html)
-        return tidy(extract_plain_text(tree, **settings))
+        text = tidy(extract_plain_text(HTMLTree.parse(html), **settings))
+        return trim_tail(text, tail_words) if tail_words else text
 
     return extract
+
+
+def trim_tail(text: str, min_words: int) -> str:
+    """Cut the lines after the last line of at least `min_words` words (kept whole when no
+    line is that long)."""
+    lines = text.split("\n")
+    last = next((i for i in range(len(lines) - 1, -1, -1)
+                 if len(lines[i].split()) >= min_words), None)
+    return text if last is None else "\n".join(lines[:last + 1])
 
 
 def trafilatura_engine(options: dict[str, Any]) -> Engine:

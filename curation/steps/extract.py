@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from curation.core.document import Document
 from curation.core.registry import register
-from curation.extract.engines import make_engine
+from curation.extract.engines import TRIM_TAIL, make_engine
 from curation.extract.sandbox import ExtractionFailed, Sandbox
 from curation.steps.base import Step, StepParams
 
@@ -28,7 +28,7 @@ class ExtractParams(StepParams):
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="keyword arguments for the engine, over gristmill's defaults (resiliparse "
-                    "extract_plain_text, trafilatura bare_extraction)")
+                    "extract_plain_text plus trim_tail_words, trafilatura bare_extraction)")
     timeout_s: float | None = Field(
         2.0, gt=0, description="per-page limit; the page is rejected as extract:timeout and "
                                "the engine process restarted. null: run in-process, no limit")
@@ -36,6 +36,18 @@ class ExtractParams(StepParams):
         10 * MiB, gt=0, description="reject larger pages as extract:too_large without parsing")
     recycle_pages: int = Field(
         10_000, gt=0, description="start a fresh engine process after this many pages")
+
+    @model_validator(mode="after")
+    def _trim_tail(self) -> ExtractParams:
+        words = self.options.get(TRIM_TAIL)
+        if words is None:
+            return self
+        if self.engine != "resiliparse":
+            raise ValueError(f"options.{TRIM_TAIL} belongs to engine resiliparse only")
+        if isinstance(words, bool) or not isinstance(words, int) or words < 0:
+            raise ValueError(f"options.{TRIM_TAIL} must be a whole number of words >= 0 "
+                             f"(0: off), not {words!r}")
+        return self
 
 
 @register
