@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gristmill.checks import device_name, number, whole
+from gristmill.checks import whole
+from training.cli.sampling import add_sampling_args, load_for_sampling
 from training.errors import TrainingError
 
 
@@ -56,28 +57,15 @@ def chat_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory or a run's out_dir")
     parser.add_argument("--system", default=None, help="a system message opening the chat")
     parser.add_argument("--message", default=None, help="reply to this one message and exit")
-    parser.add_argument("--max-new-tokens", type=whole(1), default=256)
-    parser.add_argument("--temperature", type=number(0), default=0.7,
-                        help="0: always the most likely token")
-    parser.add_argument("--top-k", type=whole(0), default=50, help="0: no top-k cut")
-    parser.add_argument("--top-p", type=number(0, 1, low_open=True), default=None,
-                        help="nucleus sampling, in (0, 1]")
-    parser.add_argument("--seed", type=int, default=None, help="for reproducible replies")
-    parser.add_argument("--device", type=device_name, default="auto",
-                        help="auto (default), cpu, cuda, cuda:N or mps")
+    add_sampling_args(parser, max_new_tokens=256, temperature=0.7, top_k=50)
     parser.set_defaults(func=run_chat)
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    from training.checkpoint import open_checkpoint
-    from training.device import pick_device
     from training.finetune.chat import ChatEncoder
-    from training.tokenizer.load import load_tokenizer
 
-    ckpt = open_checkpoint(args.checkpoint)
-    tokenizer = load_tokenizer(ckpt.path / "tokenizer.json")
+    tokenizer, model = load_for_sampling(args.checkpoint, args.device)
     encoder = ChatEncoder(tokenizer)
-    model = ckpt.load_model(pick_device(args.device, 0, flag="--device"))
     opening = [{"role": "system", "content": args.system}] if args.system else []
     if args.message is not None:
         _reply(model, tokenizer, encoder, [*opening, _user(args.message)], args)

@@ -10,8 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from gristmill.checks import device_name, number, output_dir, whole
+from gristmill.checks import output_dir
 from gristmill.outputs import clear_export
+from training.cli.sampling import add_sampling_args, load_for_sampling
 from training.errors import TrainingError
 from training.tokenizer.load import EOT
 
@@ -53,31 +54,17 @@ def sample_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory, or a run's out_dir "
                         "(its newest checkpoint)")
     parser.add_argument("--prompt", default="", help="text to continue (default: none)")
-    parser.add_argument("--max-new-tokens", type=whole(1), default=200)
-    parser.add_argument("--temperature", type=number(0), default=0.8,
-                        help="0: always the most likely token")
-    parser.add_argument("--top-k", type=whole(0), default=200, help="0: no top-k cut")
-    parser.add_argument("--top-p", type=number(0, 1, low_open=True), default=None,
-                        help="nucleus sampling: keep the most likely tokens up to this "
-                             "probability mass, in (0, 1]")
-    parser.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
+    add_sampling_args(parser, max_new_tokens=200, temperature=0.8, top_k=200)
     parser.add_argument("--stop-at-eot", action="store_true",
                         help=f"stop at the end of the document ({EOT}) instead of going on "
                              "into a new one")
-    parser.add_argument("--device", type=device_name, default="auto",
-                        help="auto (default), cpu, cuda, cuda:N or mps")
     parser.set_defaults(func=run_sample)
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from training.checkpoint import open_checkpoint
-    from training.device import pick_device
     from training.generate import generate, text_pieces
-    from training.tokenizer.load import load_tokenizer
 
-    ckpt = open_checkpoint(args.checkpoint)
-    tokenizer = load_tokenizer(ckpt.path / "tokenizer.json")
-    model = ckpt.load_model(pick_device(args.device, 0, flag="--device"))
+    tokenizer, model = load_for_sampling(args.checkpoint, args.device)
     eot = tokenizer.token_to_id(EOT)
     prompt = tokenizer.encode(args.prompt, add_special_tokens=False).ids or [eot]
     sys.stdout.write(args.prompt)
