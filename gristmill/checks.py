@@ -19,33 +19,36 @@ from gristmill.errors import UserError
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
-def whole(low: int) -> Callable[[str], int]:
-    """An argparse type: a whole number >= `low`."""
+def whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `low` (and <= `high`, when given)."""
+    wanted = f">= {low}" if high is None else f"in {low}..{high}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}")
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected a whole number {wanted}, got {text!r}")
         return value
 
     return parse
 
 
-def number(low: float, high: float = math.inf, low_open: bool = False
-           ) -> Callable[[str], float]:
-    """An argparse type: a finite number in [low, high] (or (low, high] with `low_open`)."""
-    bracket = "(" if low_open else "["
-    shown = f"{bracket}{low:g}, {high:g}]" if high != math.inf else None
+def number(low: float, high: float = math.inf, low_open: bool = False,
+           high_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high]; `low_open`/`high_open` leave out
+    that end."""
+    shown = (f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+             if high != math.inf else None)
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = math.nan
-        inside = (low < value if low_open else low <= value) and value <= high
+        inside = ((low < value if low_open else low <= value)
+                  and (value < high if high_open else value <= high))
         if not inside or math.isnan(value):
             wanted = f"a number in {shown}" if shown else \
                 f"a number {'>' if low_open else '>='} {low:g}"

@@ -12,8 +12,6 @@ import io
 import json
 import socket
 import zipfile
-from importlib.metadata import EntryPoint
-from importlib.metadata import entry_points as real_entry_points
 from pathlib import Path
 
 import numpy as np
@@ -40,18 +38,9 @@ MENU = ("Home | About Us | Products | Contact\nLogin | Register | Cart (0)\n"
         "Buy cheap replica watches free shipping best price")
 
 
-def _entry_points(group):
-    """The installed entry points, plus `quality` if the installed metadata lacks it."""
-    found = list(real_entry_points(group=group))
-    if group == "gristmill.commands" and "quality" not in {e.name for e in found}:
-        found.append(EntryPoint("quality", "curation.cli.quality:quality_command", group))
-    return found
-
-
 @pytest.fixture
 def gristmill(monkeypatch):
     """`gristmill ...` in-process through the real launcher."""
-    monkeypatch.setattr(launcher, "entry_points", _entry_points)
     return lambda *args: launcher.main([str(a) for a in args])
 
 
@@ -72,8 +61,7 @@ def trained(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model.json"
     positive, negative = corpus
     buffer = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(buffer):
-        patch.setattr(launcher, "entry_points", _entry_points)
+    with contextlib.redirect_stdout(buffer):
         code = launcher.main(["quality", "train", "--positive", str(positive), "--negative",
                               str(negative), "--out", str(out), "--buckets", "2**16"])
     assert code == 0

@@ -19,6 +19,7 @@ from curation.core.document import Document
 from curation.core.errors import GristmillError
 from curation.io.readers import discover, read_file
 from curation.quality.features import FeatureConfig
+from gristmill.checks import number, whole
 
 
 def quality_command(commands: argparse._SubParsersAction) -> None:
@@ -34,23 +35,23 @@ def quality_command(commands: argparse._SubParsersAction) -> None:
                     "its weights MODEL.npz next to it; prints held-out accuracy and ROC-AUC.")
     _labeled_inputs(train)
     train.add_argument("--out", required=True, metavar="MODEL.json", help="model file to write")
-    train.add_argument("--ngrams", type=_int_range(1, 8), default=2,
+    train.add_argument("--ngrams", type=whole(1, 8), default=2,
                        help="word n-gram orders 1..N (default 2)")
-    train.add_argument("--shape-ngrams", type=_int_range(0, 8), default=0,
+    train.add_argument("--shape-ngrams", type=whole(0, 8), default=0,
                        help="also word-shape n-grams 1..N (function words kept, other words "
                             "as <w>/<W>/<d>...; helps across topics; default 0: off)")
     train.add_argument("--buckets", type=_buckets, default=1 << 18,
                        help="hash buckets, e.g. 262144 or 2**18 (default 2**18)")
-    train.add_argument("--max-chars", type=_int_range(1, 10**9), default=100_000,
+    train.add_argument("--max-chars", type=whole(1, 10**9), default=100_000,
                        help="featurize the first this many characters of each document "
                             "(default 100000; stored in the model)")
-    train.add_argument("--l2", type=_positive_float, default=1e-5,
+    train.add_argument("--l2", type=number(0, low_open=True), default=1e-5,
                        help="L2 penalty (default 1e-5; larger generalizes more, fits less)")
-    train.add_argument("--heldout", type=_fraction, default=0.1,
+    train.add_argument("--heldout", type=number(0, 1, high_open=True), default=0.1,
                        help="share of documents held out by id hash for the report "
                             "(default 0.1)")
     train.add_argument("--seed", type=int, default=0, help="changes which documents are held out")
-    train.add_argument("--max-iter", type=_int_range(1, 100_000), default=200,
+    train.add_argument("--max-iter", type=whole(1, 100_000), default=200,
                        help="Newton iterations at most (default 200; a few dozen suffice)")
     train.set_defaults(func=run_train)
 
@@ -60,7 +61,7 @@ def quality_command(commands: argparse._SubParsersAction) -> None:
                     "bundled one) and print accuracy at --threshold and ROC-AUC.")
     _labeled_inputs(evaluate)
     evaluate.add_argument("--model", help="model JSON (default: the bundled default model)")
-    evaluate.add_argument("--threshold", type=_fraction, default=0.5,
+    evaluate.add_argument("--threshold", type=number(0, 1, high_open=True), default=0.5,
                           help="score >= this counts as positive (default 0.5)")
     evaluate.set_defaults(func=run_eval)
 
@@ -75,7 +76,7 @@ def _labeled_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-field", default="text", help="field holding the text")
     parser.add_argument("--text-mode", choices=["file", "paragraph"], default="file",
                         help="plain text: one document per file or per blank-line block")
-    parser.add_argument("--max-docs", type=_int_range(1, 10**12), default=None,
+    parser.add_argument("--max-docs", type=whole(1, 10**12), default=None,
                         help="read at most this many documents per class (in input order)")
 
 
@@ -145,33 +146,3 @@ def _buckets(text: str) -> int:
     return value
 
 
-def _int_range(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {low}..{high}, got {value}")
-        return value
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected 0 <= value < 1, got {text!r}")
-    return value
