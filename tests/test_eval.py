@@ -21,6 +21,7 @@ from training.errors import TrainingError
 from training.eval.harness import task_metrics
 from training.eval.score import loglikelihoods
 from training.eval.tasks import TaskData, find_task_data, parse_tasks
+from training.model import GPT, GPTConfig
 from training.trainer import train
 
 ARC = [("Which thing is the king of the land?", ["the king", "a horse", "my lord", "water"],
@@ -143,17 +144,40 @@ def test_batching_and_truncation_do_not_change_scores() -> None:
     torch.manual_seed(0)
     table = torch.randn(50, 50)
 
-    def forward(ids: torch.Tensor) -> torch.Tensor:  # a bigram model: logits from the input
+    def forward(ids: torch.Tensor, **_: torch.Tensor) -> torch.Tensor:  # a bigram model
         return table[ids]
 
-    requests = [([1, 2, 3], [4, 5]), ([7] * 20, [8]), ([9], [10, 11, 12, 13])]
+    requests = [([1, 2, 3], [[4, 5], [6]]), ([7] * 20, [[8]]), ([9], [[10, 11, 12, 13]])]
     cpu = torch.device("cpu")
     one = loglikelihoods(forward, requests, 8, cpu, torch.float32, batch_tokens=1)
     many = loglikelihoods(forward, requests, 8, cpu, torch.float32, batch_tokens=10_000)
-    assert one == pytest.approx(many, abs=1e-9)
+    assert [len(r) for r in one] == [2, 1, 1]
+    assert [x for r in one for x in r] == pytest.approx([x for r in many for x in r], abs=1e-9)
     logp = torch.log_softmax(table, -1)
-    assert one[0] == pytest.approx((logp[3, 4] + logp[4, 5]).item(), abs=1e-5)
-    assert one[1] == pytest.approx(logp[7, 8].item(), abs=1e-5)
+    assert one[0][0] == pytest.approx((logp[3, 4] + logp[4, 5]).item(), abs=1e-5)
+    assert one[0][1] == pytest.approx(logp[3, 6].item(), abs=1e-5)
+    assert one[1][0] == pytest.approx(logp[7, 8].item(), abs=1e-5)
+
+
+@pytest.mark.parametrize("positions", ["learned", "rope"])
+def test_a_shared_context_scores_as_each_choice_alone(positions) -> None:
+    """Choices that share one context pass (positions restart after it, a mask hides the
+    other choices) score what a separate forward pass per choice gives."""
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32,
+                        positions=positions, norm="rmsnorm" if positions == "rope"
+                        else "layernorm")).eval()
+    requests = [([1, 2, 3, 4, 5], [[6, 7, 8], [9], [10, 11, 12, 13, 14, 15]]),
+                ([20, 21], [[22, 23], [24, 25, 26]]), ([30] * 40, [[31, 32], [33]])]
+    shared = loglikelihoods(gpt.hidden_states, requests, 32, torch.device("cpu"),
+                            torch.float32, head=gpt.logits)
+    for (context, choices), scores in zip(requests, shared, strict=True):
+        for choice, ours in zip(choices, scores, strict=True):
+            ids = torch.tensor([(context[-(33 - max(map(len, choices))):] + choice)])
+            with torch.no_grad():
+                logp = torch.log_softmax(gpt(ids[:, :-1])[0][0].double(), -1)
+            alone = logp[-len(choice):].gather(1, torch.tensor(choice)[:, None]).sum()
+            assert ours == pytest.approx(alone.item(), abs=1e-4)
 
 
 def test_bad_task_names_and_missing_data_are_one_line_errors(setup, tmp_path,

@@ -143,7 +143,8 @@ class Attention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
-                cache: KVCache | None, layer: int) -> torch.Tensor:
+                cache: KVCache | None, layer: int, mask: torch.Tensor | None = None
+                ) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split([C, self.n_kv * self.head, self.n_kv * self.head], dim=2)
         q = q.view(B, T, self.n_head, self.head).transpose(1, 2)
@@ -152,11 +153,11 @@ class Attention(nn.Module):
             q, k = F.rms_norm(q, (self.head,)), F.rms_norm(k, (self.head,))
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        causal = True
+        causal = mask is None
         if cache is not None:
             causal = cache.length == 0  # later steps add one query that sees every key
             k, v = cache.update(layer, k, v)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal,
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                            dropout_p=self.dropout if self.training else 0.0,
                                            enable_gqa=self.n_kv != self.n_head)
         return self.resid_dropout(self.proj(y.transpose(1, 2).contiguous().view(B, T, C)))
@@ -193,8 +194,9 @@ class Block(nn.Module):
         self.norm2, self.mlp = make_norm(config), MLP(config)
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None,
-                cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), rope, cache, layer)
+                cache: KVCache | None = None, layer: int = 0,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), rope, cache, layer, mask)
         return x + self.mlp(self.norm2(x))
 
 
@@ -246,29 +248,14 @@ class GPT(nn.Module):
         return 6 * self.num_params(False) + 12 * c.n_layer * c.n_embd * c.block_size
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
-                cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                cache: KVCache | None = None, positions: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, vocab) and, given targets, the mean cross-entropy. With a cache,
-        `idx` continues the cached positions and only the last logits are computed."""
-        start = cache.length if cache is not None else 0
-        T = idx.shape[1]
-        if start + T > self.config.block_size:
-            raise ValueError(f"{start + T} positions exceed block_size "
-                             f"{self.config.block_size}")
-        x = self.wte(idx)
-        rope = None
-        if self.wpe is not None:
-            x = x + self.wpe(torch.arange(start, start + T, device=idx.device))
-        else:
-            rope = (self.rope_cos[start:start + T], self.rope_sin[start:start + T])
-        x = self.drop(x)
-        for layer, block in enumerate(self.blocks):
-            if self.gradient_checkpointing and self.training:
-                x = checkpoint(block, x, rope, use_reentrant=False)
-            else:
-                x = block(x, rope, cache, layer)
-        x = self.norm_f(x)
+        `idx` continues the cached positions and only the last logits are computed.
+        `positions` and `mask` are for `hidden_states`."""
+        x = self.hidden_states(idx, cache, positions, mask)
         if cache is not None:
-            cache.length += T
+            cache.length += idx.shape[1]
             return self.logits(x[:, -1:]), None
         logits = self.logits(x)
         if targets is None:
@@ -278,6 +265,34 @@ class GPT(nn.Module):
                                ignore_index=IGNORE, reduction="sum")
         return logits, loss / (targets != IGNORE).sum().clamp(min=1)
 
+
+    def hidden_states(self, idx: torch.Tensor, cache: KVCache | None = None,
+                      positions: torch.Tensor | None = None, mask: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+        """The final normed hidden states (B, T, C). `positions` (B, T) and an attention
+        `mask` (B, 1, T, T, True where a query sees a key) let one row hold several
+        sequences that share a prefix: cloze scoring runs a context once for its choices."""
+        start = cache.length if cache is not None else 0
+        T = idx.shape[1]
+        if positions is None:
+            if start + T > self.config.block_size:
+                raise ValueError(f"{start + T} positions exceed block_size "
+                                 f"{self.config.block_size}")
+            positions = torch.arange(start, start + T, device=idx.device)
+        x = self.wte(idx)
+        rope = None
+        if self.wpe is not None:
+            x = x + self.wpe(positions)
+        else:  # (T, head) tables, or (B, 1, T, head) to broadcast over the heads
+            cos, sin = self.rope_cos[positions], self.rope_sin[positions]
+            rope = (cos, sin) if positions.dim() == 1 else (cos[:, None], sin[:, None])
+        x = self.drop(x)
+        for layer, block in enumerate(self.blocks):
+            if self.gradient_checkpointing and self.training:
+                x = checkpoint(block, x, rope, use_reentrant=False)
+            else:
+                x = block(x, rope, cache, layer, mask)
+        return self.norm_f(x)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The head; soft-capped logits stay in (-cap, cap), so no token's grows without

@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from training.checkpoint import open_checkpoint
 from training.device import pick_device, pick_dtype
 from training.errors import TrainingError
 from training.eval.harness import Model, evaluate_tasks
 from training.eval.tasks import TASKS, find_task_data, parse_tasks
-from training.model import GPT
 from training.tokenizer.load import load_tokenizer
 
 
@@ -47,23 +45,13 @@ def eval_command(commands: argparse._SubParsersAction) -> None:
 
 
 def load_model(checkpoint: str, device: str = "auto", dtype: str = "auto") -> Model:
-    """The checkpoint's model for scoring; its output layer is applied only where a score
-    is read (see `hidden_states`)."""
+    """The checkpoint's model for scoring; its output layer (with its soft-cap) is applied
+    only where a score is read."""
     ckpt = open_checkpoint(checkpoint)
     where = pick_device(device, 0)
     gpt = ckpt.load_model(where).eval()
-    return Model(lambda ids: hidden_states(gpt, ids), gpt.config.block_size, where,
-                 pick_dtype(dtype, where), load_tokenizer(ckpt.path / "tokenizer.json"),
-                 head=gpt.lm_head)
-
-
-def hidden_states(gpt: GPT, ids: torch.Tensor) -> torch.Tensor:
-    """The final hidden states: the model's forward with its output layer swapped out."""
-    head, gpt.lm_head = gpt.lm_head, nn.Identity()
-    try:
-        return gpt(ids)[0]
-    finally:
-        gpt.lm_head = head
+    return Model(gpt.hidden_states, gpt.config.block_size, where, pick_dtype(dtype, where),
+                 load_tokenizer(ckpt.path / "tokenizer.json"), head=gpt.logits)
 
 
 def run_eval(args: argparse.Namespace) -> int:

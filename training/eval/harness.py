@@ -31,8 +31,9 @@ METRICS = ("acc", "acc_norm", "bpb", "centered")
 
 @dataclass
 class Model:
-    """What scoring needs of a model: its forward (logits, or hidden states when `head`
-    is the output layer), context length, device, dtype and tokenizer."""
+    """What scoring needs of a model: its forward (ids, positions and attention mask to
+    logits, or to hidden states when `head` is the output layer), context length, device,
+    dtype and tokenizer."""
 
     forward: Forward
     block_size: int
@@ -58,20 +59,33 @@ def score_task(model: Model, task: str, items: list[Item], details: TextIO | Non
     encoded = [encode_item(model, item) for item in items]
     fits = [max(len(c) for c in choices) <= model.block_size - 1
             for _, choices in encoded]
-    requests = [(ctx, cont) for (contexts, choices), ok in zip(encoded, fits, strict=True)
-                if ok for ctx, cont in zip(contexts, choices, strict=True)]
+    requests = [r for (contexts, choices), ok in zip(encoded, fits, strict=True) if ok
+                for r in requests_of(contexts, choices)]
     scores = iter(loglikelihoods(model.forward, requests, model.block_size, model.device,
                                  model.dtype, batch_tokens, model.head))
     records = []
     for item, (contexts, choices), ok in zip(items, encoded, fits, strict=True):
         if not ok:
             continue
-        logprobs = [next(scores) for _ in choices]
+        logprobs = [lp for _ in requests_of(contexts, choices) for lp in next(scores)]
         record = detail(task, item, contexts, choices, logprobs)
         records.append(record)
         if details is not None:
             details.write(json.dumps(record, ensure_ascii=False) + "\n")
     return {**task_metrics(records), "skipped": len(items) - len(records)}
+
+
+def requests_of(contexts: list[list[int]], choices: list[list[int]]
+                ) -> list[tuple[list[int], list[list[int]]]]:
+    """One request per run of choices that share a context (all of an item's, except in
+    WinoGrande), so each context is computed once for its choices, in choice order."""
+    requests: list[tuple[list[int], list[list[int]]]] = []
+    for context, choice in zip(contexts, choices, strict=True):
+        if requests and requests[-1][0] == context:
+            requests[-1][1].append(choice)
+        else:
+            requests.append((context, [choice]))
+    return requests
 
 
 def detail(task: str, item: Item, contexts: list[list[int]], choices: list[list[int]],

@@ -57,8 +57,8 @@ def extra_metrics(run: Any, evaluate: Callable[[Any], dict[str, Any]]) -> dict[s
 
 def task_metrics(run: Any) -> dict[str, float]:
     gpt = parallel.without_ddp(run.wrapped)
-    model = Model(lambda ids: gpt(ids)[0], run.model.config.block_size, run.device, run.dtype,
-                  run.tokenizer)
+    model = Model(lambda ids, **kw: gpt(ids, **kw)[0], run.model.config.block_size,
+                  run.device, run.dtype, run.tokenizer)
     run.model.eval()
     try:
         results = {task: score_task(model, task, items)
