@@ -22,8 +22,10 @@ from tests.test_stats_browser import (  # noqa: F401 (browser is a fixture)
 )
 from training.errors import TrainingError
 from training.eval.ablate import ablate, summarize
+from training.eval.ablation_config import load_ablation
 from training.eval.decontam import overlap
 from training.eval.report import render_report
+from training.eval.variant_data import curate_variants
 
 FINAL = {"clean": (1.60, 1.62), "polluted": (1.90, 1.93), "same": (1.61, 1.59)}
 
@@ -165,3 +167,63 @@ def test_clean_books_beat_polluted_books_significantly(tmp_path: Path) -> None:
     assert again["differences"] == result["differences"]
     assert (tmp_path / "out" / "runs" / "clean" / "seed-1" / "metrics.jsonl"
             ).stat().st_mtime == stamp
+
+
+def pipeline_variant(root: Path, docs: list[str], **changes: object) -> dict:
+    """Documents (and two too short to keep) as JSONL, and a two-step pipeline over them."""
+    (root / "raw").mkdir()
+    lines = [*docs, "Too short.", "Also far too short."]
+    (root / "raw" / "part-0.jsonl").write_text("".join(
+        json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(lines)))
+    (root / "tiny.yaml").write_text(yaml.safe_dump({
+        "name": "tiny", "input": {"paths": ["elsewhere/*.jsonl"]},
+        "output": {"path": "elsewhere"},
+        "steps": [{"length": {"min_words": 1}}, {"split": {"validation_fraction": 0.1}}]}))
+    return {"pipeline": str(root / "tiny.yaml"), "input": str(root / "raw" / "*.jsonl"),
+            "overrides": ["steps.length.min_words=5"], **changes}
+
+
+def test_a_pipeline_variant_is_curated_once_by_a_curate_process(tmp_path: Path) -> None:
+    """`{pipeline, input, overrides}`: `gristmill curate` (a subprocess: training does not
+    import curation) writes OUT/variants/NAME; a finished one is not curated again; a
+    pipeline that fails is one line naming the variant."""
+    variant = pipeline_variant(tmp_path, [f"Document {i} has enough words to be kept."
+                                          for i in range(20)])
+    spec = tmp_path / "ablation.yaml"
+    spec.write_text(yaml.safe_dump({"variants": {"raw": "somewhere", "curated": variant},
+                                    "seeds": [1, 2], "train": {"config": "t.yaml",
+                                                               "tokens": 512}}))
+    cfg = load_ablation(spec)
+    assert cfg.variant_paths(tmp_path / "out") == {
+        "raw": "somewhere", "curated": str(tmp_path / "out" / "variants" / "curated")}
+    curate_variants(cfg, tmp_path / "out", quiet=True)
+    manifest = tmp_path / "out" / "variants" / "curated" / "_manifest.json"
+    counts = json.loads(manifest.read_text())["counts"]
+    assert (counts["kept"], counts["rejected"]) == (20, 2), counts
+    stamp = manifest.stat().st_mtime
+    curate_variants(cfg, tmp_path / "out", quiet=True)
+    assert manifest.stat().st_mtime == stamp
+    spec.write_text(yaml.safe_dump({"variants": {"raw": "somewhere", "curated": {
+        **variant, "pipeline": "missing.yaml"}}, "seeds": [1, 2], "train": {
+        "config": "t.yaml", "tokens": 512}}))
+    with pytest.raises(TrainingError, match=r"^variant curated: gristmill curate missing.yaml "
+                                            r"failed \(exit \d\): .*missing.yaml"):
+        curate_variants(load_ablation(spec), tmp_path / "o2", quiet=True)
+
+
+@pytest.mark.slow
+def test_an_ablation_trains_on_a_curated_pipeline_variant(tmp_path: Path) -> None:
+    """ablate curates the pipeline variant, trains it on the budget like a directory, and
+    a second run neither curates nor trains again."""
+    variant = pipeline_variant(tmp_path, book_docs("jekyll_and_hyde")[:30])
+    path = small_ablation(tmp_path, variants={"clean": str(tmp_path / "clean"),
+                                              "curated": variant})
+    result = ablate(path, tmp_path / "out", quiet=True)
+    dest = tmp_path / "out" / "variants" / "curated"
+    assert result["plan"]["variants"]["curated"] == str(dest)
+    assert result["plan"]["pipelines"]["curated"]["overrides"] == ["steps.length.min_words=5"]
+    assert all(run["tokens"] == 512 * 4 for run in result["runs"]["curated"].values())
+    files = [dest / "_manifest.json", tmp_path / "out/runs/curated/seed-1/metrics.jsonl"]
+    stamps = [f.stat().st_mtime for f in files]
+    ablate(path, tmp_path / "out", quiet=True)
+    assert [f.stat().st_mtime for f in files] == stamps

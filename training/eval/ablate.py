@@ -5,7 +5,8 @@ and whether the difference is larger than the seeds' noise.
 Only the data changes between variants: one tokenizer, one training config, the same token
 budget (exactly), and the same seeds (initial weights and batch order) for every variant.
 Each run is an ordinary resumable training run under OUT/runs/VARIANT/seed-S, so a killed
-ablation continues where it stopped when the same command runs again.
+ablation continues where it stopped when the same command runs again. A variant given as a
+pipeline and its input is curated first, into OUT/variants/VARIANT (`variant_data`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ from training import checkpoint
 from training.config import TrainConfig, load_config
 from training.data.corpus import find_splits, iter_texts, take_chars
 from training.errors import TrainingError
-from training.eval.ablation_config import AblationConfig, TokenizerPart, load_ablation
+from training.eval.ablation_config import (
+    AblationConfig,
+    PipelineVariant,
+    TokenizerPart,
+    load_ablation,
+)
 from training.eval.decontam import overlap
 from training.eval.perplexity import text_split
 from training.eval.report import render_report
+from training.eval.variant_data import curate_variants
 from training.tokenizer.load import encode, fingerprint, load_tokenizer
 from training.tokenizer.train import train_bpe
 
@@ -36,7 +43,8 @@ def ablate(path: str | Path, out: Path, quiet: bool = False) -> dict[str, Any]:
     """Run (or resume) every variant x seed; write ablation.json and report.html."""
     cfg = load_ablation(path)
     out.mkdir(parents=True, exist_ok=True)
-    variants = cfg.variant_paths()
+    curate_variants(cfg, out, quiet)
+    variants = cfg.variant_paths(out)
     tokenizer_file = shared_tokenizer(cfg, out, quiet)
     probe = run_config(cfg, next(iter(variants.values())), cfg.seeds[0], tokenizer_file, 1,
                        out / "probe", {})
@@ -48,6 +56,10 @@ def ablate(path: str | Path, out: Path, quiet: bool = False) -> dict[str, Any]:
             "steps": steps, "tokens_per_step": per_step, "tokenizer": str(tokenizer_file),
             "tokenizer_sha256": fingerprint(load_tokenizer(tokenizer_file))["sha256"],
             "train": cfg.train.model_dump(mode="json"), "eval": cfg.eval.model_dump(mode="json")}
+    pipelines = {n: v.model_dump(mode="json") for n, v in cfg.variants.items()
+                 if isinstance(v, PipelineVariant)}
+    if pipelines:  # a changed pipeline must not resume on the data of the old one
+        plan["pipelines"] = pipelines
     _check_plan(out, plan)
     from training.trainer import train
 
@@ -80,7 +92,7 @@ def shared_tokenizer(cfg: AblationConfig, out: Path, quiet: bool) -> Path:
     if isinstance(cfg.tokenizer, TokenizerPart):
         path = out / "tokenizer.json"
         if not path.exists():
-            mix = [text for p in cfg.variant_paths().values() for text in
+            mix = [text for p in cfg.variant_paths(out).values() for text in
                    _texts(p, cfg.tokenizer.chars_per_variant)]
             if not quiet:
                 print(f"ablate: training a {cfg.tokenizer.vocab_size}-token BPE on "

@@ -21,6 +21,14 @@ class VariantSection(Section):
     tokenizer: str | None = Field(None, description="only to check it is the shared one")
 
 
+class PipelineVariant(Section):
+    pipeline: str = Field(description="a curation pipeline YAML (gristmill curate)")
+    input: str | list[str] = Field(description="its input paths or globs")
+    overrides: list[str] = Field(default_factory=list,
+                                 description="gristmill curate's key.path=value overrides")
+    tokenizer: str | None = Field(None, description="only to check it is the shared one")
+
+
 class TrainPart(Section):
     config: str = Field(description="a training YAML (gristmill train)")
     overrides: dict[str, object] = Field(default_factory=dict,
@@ -45,7 +53,7 @@ class EvalPart(Section):
 
 
 class AblationConfig(Section):
-    variants: dict[str, str | VariantSection] = Field(min_length=2)
+    variants: dict[str, str | VariantSection | PipelineVariant] = Field(min_length=2)
     seeds: list[int] = Field(min_length=2)
     train: TrainPart
     tokenizer: str | TokenizerPart | None = Field(
@@ -53,8 +61,11 @@ class AblationConfig(Section):
                           "training config's data.tokenizer")
     eval: EvalPart = Field(default_factory=EvalPart)
 
-    def variant_paths(self) -> dict[str, str]:
-        return {name: v if isinstance(v, str) else v.path for name, v in self.variants.items()}
+    def variant_paths(self, out: Path) -> dict[str, str]:
+        """Each variant's data: its directory, or OUT/variants/NAME for a pipeline."""
+        return {name: v if isinstance(v, str) else
+                v.path if isinstance(v, VariantSection) else str(out / "variants" / name)
+                for name, v in self.variants.items()}
 
 
 def load_ablation(path: str | Path) -> AblationConfig:
