@@ -11,7 +11,8 @@ with the real command line, in --work (default: a temporary directory), not the 
    documents put together are the text again; the speeches that start in the first 90% of
    the characters go to train/, the rest to validation/ (nanoGPT cuts at exactly 90%).
 2. `gristmill tokenizer train --kind char` and `gristmill train
-   training/configs/shakespeare_char.yaml` with the paths overridden;
+   training/configs/nanogpt_shakespeare_char.yaml` (nanoGPT's recipe; gristmill's own is
+   shakespeare_char.yaml, compared in benchmarks/train_recipe.py) with the paths overridden;
 3. the same with a byte-level BPE tokenizer (`--bpe-vocab`, default 1024).
 
 Our loader puts an end-of-text token after every document; `val_loss` counts those
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEXT = next((p for p in (ROOT / ".." / "shared" / "data" / "clean_tinyshakespeare" / "input.txt",
                          Path("/work/shared/data/clean_tinyshakespeare/input.txt"))
              if p.exists()), None)
-CONFIG = ROOT / "training" / "configs" / "shakespeare_char.yaml"
+CONFIG = ROOT / "training" / "configs" / "nanogpt_shakespeare_char.yaml"
 GRISTMILL = Path(sys.executable).parent / "gristmill"  # the console script of this venv
 NANOGPT_VAL_LOSS = 1.88  # nanoGPT README, CPU shakespeare_char run
 
