@@ -7,6 +7,7 @@ trainer has one code path.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,4 +62,8 @@ def init_world(device_type: str) -> World:
 
 def close_world(world: World) -> None:
     if world.active and dist.is_initialized():
+        # gloo's worker threads free a finished collective's tensors, which needs the GIL;
+        # the group's destructor joins those threads while holding the GIL, so tearing it
+        # down while one still cleans up deadlocks. A moment without the GIL lets them finish.
+        time.sleep(0.1)
         dist.destroy_process_group()
