@@ -64,7 +64,7 @@ class OutputConfig(Strict):
     shard_max_bytes: int = Field(
         512 * MiB, gt=0, description="start a new shard after this much uncompressed text")
     merge_below_bytes: int = Field(
-        32 * MiB, ge=0, description="per-file outputs with less text are merged with their "
+        16 * MiB, ge=0, description="per-file outputs with less text are merged with their "
                                     "neighbours at the end (up to shard_max_bytes)")
     row_group_rows: int = Field(100_000, gt=0, description="rows per Parquet row group (max)")
     row_group_bytes: int = Field(128 * MiB, gt=0, description="text bytes per row group (max)")

@@ -9,6 +9,7 @@ be read at all raises `InputFileError` naming the file.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import itertools
 import json
@@ -36,6 +37,7 @@ from curation.io.formats import (
     WEB_FORMATS,
     format_of,
 )
+from curation.io.prefetch import Prefetched
 from curation.io.records import InputFile, Record, reject, to_document
 from curation.io.warc import read_warc, read_wet
 
@@ -206,14 +208,19 @@ def read_file(f: InputFile, cfg: InputConfig, skipped: Counter | None = None
 
 
 @contextmanager
-def _open_decompressed(url: str) -> Iterator[IO[bytes]]:
-    """The file's bytes, decompressed by suffix (zstd by `_ZstdReader`, others by fsspec)."""
-    if url.lower().endswith((".zst", ".zstd")):
-        with fsspec.open(url, "rb") as raw:
-            yield io.BufferedReader(_ZstdReader(raw), 1 << 16)
-    else:
-        with fsspec.open(url, "rb", compression="infer") as handle:
-            yield handle
+def _open_decompressed(url: str, prefetch: bool = False) -> Iterator[IO[bytes]]:
+    """The file's bytes, decompressed by suffix (zstd by `_ZstdReader`, others by fsspec);
+    with `prefetch`, a compressed file is decompressed ahead in a thread."""
+    with contextlib.ExitStack() as stack:
+        if url.lower().endswith((".zst", ".zstd")):
+            raw = stack.enter_context(fsspec.open(url, "rb"))
+            handle: IO[bytes] = io.BufferedReader(_ZstdReader(raw), 1 << 16)
+        else:
+            handle = stack.enter_context(fsspec.open(url, "rb", compression="infer"))
+        if prefetch and url.lower().endswith(COMPRESSIONS):
+            ahead = stack.enter_context(contextlib.closing(Prefetched(handle)))
+            handle = io.BufferedReader(ahead, 1 << 16)
+        yield handle
 
 
 class _ZstdReader(io.RawIOBase):
@@ -250,11 +257,11 @@ class _ZstdReader(io.RawIOBase):
 
 
 def _read_jsonl(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
-    with _open_decompressed(f.url) as handle:
+    with _open_decompressed(f.url, prefetch=True) as handle:
         for line_no, line in enumerate(handle, start=1):
             if line_no == 1 and line.startswith(codecs.BOM_UTF8):
                 line = line[len(codecs.BOM_UTF8):]
-            if line.strip():
+            if line and not line.isspace():  # isspace stops at the first other byte
                 yield _parse_json_line(line, line_no, f, cfg)
 
 
