@@ -2,7 +2,9 @@
 
 zlib, bz2, lzma and zstandard let go of the GIL while they decompress, so a thread that
 decompresses the next chunks while the worker parses the current one overlaps the two in
-one process: decompression is about two thirds of reading a gzipped JSONL file.
+one process: decompression is about two thirds of reading a gzipped JSONL file. The thread
+must do its work in large GIL-free calls: `GzipFile` works in small steps of Python that a
+busy parser starves, so gzip goes through `GzipChunks` instead.
 """
 
 from __future__ import annotations
@@ -10,10 +12,46 @@ from __future__ import annotations
 import io
 import queue
 import threading
+import zlib
 from typing import IO, Any
 
-CHUNK = 1 << 20
-DEPTH = 4  # chunks decompressed ahead: memory stays at DEPTH x CHUNK per open file
+CHUNK = 1 << 22
+DEPTH = 2
+GZIP = 31  # zlib's wbits for the gzip format
+EXPANSION = 8  # at most CHUNK x EXPANSION bytes out per call, however well it compresses
+
+
+class GzipChunks:
+    """The members of a gzip file, decompressed by zlib a CHUNK of input at a time.
+
+    As `GzipFile`: members follow each other, zero padding after one is skipped, a file cut
+    inside a member raises EOFError after what came before it, and bad data zlib.error.
+    """
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw, self.member, self.pending, self.inside = raw, zlib.decompressobj(GZIP), b"", False
+
+    def read(self, _size: int = -1) -> bytes:
+        while True:
+            if not self.inside:
+                self.pending = self.pending.lstrip(b"\x00")  # padding between members
+            if not self.pending:
+                self.pending = self.raw.read(CHUNK)
+                if not self.pending:
+                    if self.inside:
+                        raise EOFError("compressed file ended before the end-of-stream "
+                                       "marker was reached")
+                    return b""
+                continue
+            self.inside = True
+            out = self.member.decompress(self.pending, CHUNK * EXPANSION)
+            if self.member.eof:
+                self.pending, self.inside = self.member.unused_data, False
+                self.member = zlib.decompressobj(GZIP)
+            else:
+                self.pending = self.member.unconsumed_tail
+            if out:
+                return out
 
 
 class Prefetched(io.RawIOBase):

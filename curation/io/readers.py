@@ -37,7 +37,7 @@ from curation.io.formats import (
     WEB_FORMATS,
     format_of,
 )
-from curation.io.prefetch import Prefetched
+from curation.io.prefetch import GzipChunks, Prefetched
 from curation.io.records import InputFile, Record, reject, to_document
 from curation.io.warc import read_warc, read_wet
 
@@ -211,13 +211,16 @@ def read_file(f: InputFile, cfg: InputConfig, skipped: Counter | None = None
 def _open_decompressed(url: str, prefetch: bool = False) -> Iterator[IO[bytes]]:
     """The file's bytes, decompressed by suffix (zstd by `_ZstdReader`, others by fsspec);
     with `prefetch`, a compressed file is decompressed ahead in a thread."""
+    lower = url.lower()
     with contextlib.ExitStack() as stack:
-        if url.lower().endswith((".zst", ".zstd")):
+        if lower.endswith((".zst", ".zstd")):
             raw = stack.enter_context(fsspec.open(url, "rb"))
             handle: IO[bytes] = io.BufferedReader(_ZstdReader(raw), 1 << 16)
+        elif prefetch and lower.endswith(".gz"):
+            handle = GzipChunks(stack.enter_context(fsspec.open(url, "rb")))  # type: ignore
         else:
             handle = stack.enter_context(fsspec.open(url, "rb", compression="infer"))
-        if prefetch and url.lower().endswith(COMPRESSIONS):
+        if prefetch and lower.endswith(COMPRESSIONS):
             ahead = stack.enter_context(contextlib.closing(Prefetched(handle)))
             handle = io.BufferedReader(ahead, 1 << 16)
         yield handle
