@@ -42,34 +42,3 @@ def test_a_later_record_without_id_is_rejected_not_renamed(tmp_path: Path, curat
     found, rows = run(curate, tmp_path, [str(a)], "later")
     assert found["steps"][0]["rejected"] == {"missing_id": 1}
     assert [r["id"] for r in rows if r.get("reason") is None] == ["x"]
-
-
-def test_stage_two_rereads_the_input_instead_of_a_copy(tmp_path: Path, curate,
-                                                       monkeypatch) -> None:
-    """unique_ids is stage 0's only work: stage 1 reads the JSONL file again instead of a
-    copy, and the result is the one the copy gives, rejected records counted once."""
-    import curation.run.unit as unit
-
-    records = [{"id": f"d{i}", "text": "a few words here " * (i % 4)} for i in range(40)]
-    records += [{"id": "d3", "text": "same id again"}]
-    path = write_jsonl(tmp_path / "a.jsonl", records)
-    path.write_text(path.read_text() + "{not json\n")
-    copies: list[int] = []
-    real = unit._previous_stage
-    monkeypatch.setattr(unit, "_previous_stage", lambda *a: (copies.append(1), real(*a))[1])
-    steps = [{"length": {"min_words": 4}}]
-    outputs = {}
-    for name, rereadable in (("reread", unit.REREADABLE), ("copy", set())):
-        monkeypatch.setattr(unit, "REREADABLE", rereadable)
-        out = tmp_path / name
-        assert curate(write_pipeline(tmp_path / f"{name}.yaml", [str(path)], out, steps),
-                      "--workers", "1") == 0
-        outputs[name] = (read_rows(out), manifest(out)["counts"], len(copies))
-    (rows, counts, calls), (copy_rows, copy_counts, copy_calls) = outputs.values()
-    assert calls == 0 and copy_calls == 1
-    assert rows == copy_rows and counts == copy_counts
-    assert counts["input"] == 42 == counts["kept"] + counts["rejected"]
-    reasons = sorted(r["reason"] for r in rows if r.get("reason"))
-    assert reasons.count("unique_ids:duplicate_id") == 1
-    assert reasons.count("read:malformed_json") == 1
-    assert reasons.count("read:empty") == 10

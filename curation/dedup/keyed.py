@@ -33,7 +33,6 @@ class KeyedDedup(GlobalStep):
     """Keeps the first document (input order: file, then position) of every key."""
 
     rule = "duplicate"
-    reduce_columns = ("id",)  # lookup_ids
     decision_schema = pa.schema([("row", pa.int64()), ("rule", pa.string()),
                                  ("duplicate_of", pa.string()), ("copies", pa.int64())])
 

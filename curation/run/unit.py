@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.core.counters import StepCounts
@@ -26,7 +25,6 @@ from curation.run.workdir import WorkDir, commit_dir
 from curation.steps.base import GlobalStep
 
 DONE_FILE = "done.json"
-REREADABLE = {"jsonl", "parquet", "hf_disk", "text"}  # formats cheap to read twice
 ProgressHook = Callable[[int], None]
 
 
@@ -71,48 +69,22 @@ def _result_json(result: UnitResult, tmp: Path) -> dict:
     return {"counts": counts, "files": files}
 
 
-def rereads_input(pipeline: Pipeline, stage: Stage, unit: InputFile) -> bool:
-    """Whether `stage` reads its unit's input file again instead of stage 0's copy of it.
-
-    When stage 0 only reads and collects a global step's keys (`unique_ids` before the
-    first map step) and the reduce needs a few columns, stage 0 writes only those: its full
-    copy would be the input itself, and reading a JSONL or Parquet file again costs less
-    than writing that copy and reading it back.
-    """
-    first = pipeline.stages[0]
-    return stage.index == 1 and not first.maps and unit.format in REREADABLE and \
-        _reduce_columns(pipeline, first) is not None
-
-
-def _reduce_columns(pipeline: Pipeline, stage: Stage) -> tuple[str, ...] | None:
-    step = pipeline.step(stage.exit) if stage.exit is not None else None
-    return step.reduce_columns if isinstance(step, GlobalStep) else None
-
-
 class _Sinks:
     """Writers of one unit: kept rows (by split on the last stage), rejected rows, keys."""
 
-    def __init__(self, pipeline: Pipeline, stage: Stage, tmp: Path,
-                 columns: tuple[str, ...] | None = None):
+    def __init__(self, pipeline: Pipeline, stage: Stage, tmp: Path):
         cfg = pipeline.config.output
-        self.columns = columns  # only these kept columns: the next stage rereads the input
         self.last = stage.index == len(pipeline.stages) - 1
         self.split = self.last and pipeline.has_split
         self.keep_rejected = cfg.write_rejected
         names = (["train", "validation"] if self.split else ["data"]) if self.last else ["kept"]
-        schema = pipeline.schema if columns is None else \
-            pa.schema([pipeline.schema.field(c) for c in columns])
-        self.kept = {name: ShardWriter(tmp, name, schema, cfg, temporary=not self.last)
+        self.kept = {name: ShardWriter(tmp, name, pipeline.schema, cfg, temporary=not self.last)
                      for name in names}
         self.rejected = ShardWriter(tmp, "rejected", pipeline.rejected_schema, cfg)
 
     def keep(self, doc: Document) -> None:
         target = doc.meta["split"] if self.split else next(iter(self.kept))
-        row = doc_row(doc)
-        if self.columns is None:
-            self.kept[target].write(row, doc.nbytes)
-        else:
-            self.kept[target].write({c: row[c] for c in self.columns}, 0)
+        self.kept[target].write(doc_row(doc), doc.nbytes)
 
     def reject(self, rej: Rejected) -> None:
         if self.keep_rejected:
@@ -131,10 +103,7 @@ def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, t
         counts[position] = StepCounts(pipeline.names[position])
     if stage.exit is not None:  # the global step's map-side time (its documents count later)
         counts[stage.exit] = StepCounts(pipeline.names[stage.exit])
-    next_rereads = stage.index == 0 and stage.exit is not None and \
-        rereads_input(pipeline, pipeline.stages[1], unit)
-    sinks = _Sinks(pipeline, stage, tmp,
-                   _reduce_columns(pipeline, stage) if next_rereads else None)
+    sinks = _Sinks(pipeline, stage, tmp)
     decisions = _decisions(pipeline, stage, work, unit.index)
     collector = None
     if stage.exit is not None:
@@ -182,10 +151,6 @@ def _decisions(pipeline: Pipeline, stage: Stage, work: WorkDir, unit: int) -> di
 def _source(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir,
             counts: list[StepCounts | None], strict: bool) -> Iterator[Document | Rejected]:
     """Stage 0 reads the input file (counting under `read`); later stages read stage k-1."""
-    if rereads_input(pipeline, stage, unit):  # read and counted by stage 0 already
-        yield from (r for r in read_file(unit, pipeline.config.input)
-                    if isinstance(r, Document))
-        return
     if stage.index > 0:
         yield from _previous_stage(pipeline, stage, unit, work)
         return

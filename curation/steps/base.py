@@ -87,9 +87,6 @@ class GlobalStep(Step):
     """
 
     decision_schema: ClassVar[pa.Schema]
-    # The kept columns `reduce` reads; None: any. With a few named, a first stage that only
-    # collects keeps just those, and the next stage reads the input again (run/unit.py).
-    reduce_columns: ClassVar[tuple[str, ...] | None] = None
 
     def collector(self, position: int) -> Collector:
         raise NotImplementedError
