@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_quality import TEXT, write_shards
+from train_throughput import native_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 GRISTMILL = Path(sys.executable).parent / "gristmill"
@@ -145,11 +146,6 @@ def loop(binfile: str, vocab: int, dtype: str, steps: int, warmup: int) -> None:
         if step % LOG_EVERY == 0:
             loss.item()
     print(steps * BATCH * CONTEXT / (time.perf_counter() - start))
-
-
-def native_bf16() -> bool:
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def main() -> None:
