@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -130,6 +131,34 @@ def test_shard_max_bytes_holds_with_default_row_groups(tmp_path):
     for shard in shards:
         sizes = [b for g in group_text_bytes(shard.path) for b in g]
         assert sum(sizes[:-1]) < 95
+
+
+@pytest.mark.parametrize("caps", [
+    {"row_group_rows": 7}, {"row_group_bytes": 333}, {"shard_max_bytes": 1000},
+    {"row_group_rows": 5, "shard_max_bytes": 260}, {}])
+def test_arrow_batches_write_the_same_files_as_rows(tmp_path, caps):
+    """`write_batch` cuts batches where `write` would have converted and flushed (Parquet
+    pages depend on where chunks end), so the files are byte for byte the same, mixed too."""
+    rows = [row for i in range(0, 20_000, 400) for row in rows_of(400, size=7 + i % 13, start=i)]
+    by_rows = write_all(tmp_path / "rows", rows, **caps)
+    writer = ShardWriter(tmp_path / "batches", "kept", SCHEMA,
+                         OutputConfig(path=str(tmp_path), **caps))
+    start = 0
+    for i, size in enumerate([1, 3000, 5, 9000, 6000, 1994]):
+        part = rows[start:start + size]
+        if i % 2:  # odd parts as one Arrow batch, even parts row by row
+            batch = pa.RecordBatch.from_pylist(part, schema=SCHEMA)
+            writer.write_batch(batch, pc.binary_length(batch.column("text")).to_numpy())
+        else:
+            for row in part:
+                writer.write(row, len(row["text"]))
+        start += size
+    by_batches = writer.close()
+    assert start == len(rows) and len(by_rows) == len(by_batches)
+    for a, b in zip(by_rows, by_batches, strict=True):
+        assert (a.rows, a.bytes, a.sha256, a.text_bytes) == (b.rows, b.bytes, b.sha256,
+                                                             b.text_bytes)
+        assert groups(a.path) == groups(b.path)
 
 
 def test_zstd_and_sha256_in_shard_info(tmp_path):

@@ -15,14 +15,14 @@ import threading
 import zlib
 from typing import IO, Any
 
-CHUNK = 1 << 22
-DEPTH = 2
+CHUNK = 1 << 20  # decompressed bytes per step: the first one is waited for
+DEPTH = 8
+RAW_CHUNK = 1 << 22
 GZIP = 31  # zlib's wbits for the gzip format
-EXPANSION = 8  # at most CHUNK x EXPANSION bytes out per call, however well it compresses
 
 
 class GzipChunks:
-    """The members of a gzip file, decompressed by zlib a CHUNK of input at a time.
+    """The members of a gzip file, decompressed by zlib a CHUNK of output at a time.
 
     As `GzipFile`: members follow each other, zero padding after one is skipped, a file cut
     inside a member raises EOFError after what came before it, and bad data zlib.error.
@@ -36,7 +36,7 @@ class GzipChunks:
             if not self.inside:
                 self.pending = self.pending.lstrip(b"\x00")  # padding between members
             if not self.pending:
-                self.pending = self.raw.read(CHUNK)
+                self.pending = self.raw.read(RAW_CHUNK)
                 if not self.pending:
                     if self.inside:
                         raise EOFError("compressed file ended before the end-of-stream "
@@ -44,7 +44,7 @@ class GzipChunks:
                     return b""
                 continue
             self.inside = True
-            out = self.member.decompress(self.pending, CHUNK * EXPANSION)
+            out = self.member.decompress(self.pending, CHUNK)
             if self.member.eof:
                 self.pending, self.inside = self.member.unused_data, False
                 self.member = zlib.decompressobj(GZIP)

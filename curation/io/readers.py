@@ -37,6 +37,7 @@ from curation.io.formats import (
     WEB_FORMATS,
     format_of,
 )
+from curation.io.jsonl_blocks import DocBatch, blocks, parse_block
 from curation.io.prefetch import GzipChunks, Prefetched
 from curation.io.records import InputFile, Record, reject, to_document
 from curation.io.warc import read_warc, read_wet
@@ -44,6 +45,7 @@ from curation.io.warc import read_warc, read_wet
 _BLANK_LINE = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+")
 _GLOB = re.compile(r"[*?\[]")
 BATCH_ROWS = 8192
+ARROW_REFUSALS = 2
 
 
 
@@ -183,15 +185,17 @@ def _hf_arrow_files(fs: Any, directory: str) -> dict[str, tuple[str, int]]:
     return out
 
 
-def read_file(f: InputFile, cfg: InputConfig, skipped: Counter | None = None
-              ) -> Iterator[Record]:
+def read_file(f: InputFile, cfg: InputConfig, skipped: Counter | None = None,
+              batches: bool = False) -> Iterator[Record | DocBatch]:
     """Documents (and rejected records) of one input file, in file order.
 
     Records that are not documents (a WARC's request, metadata, revisit... records) yield
-    nothing and are counted in `skipped` by kind.
+    nothing and are counted in `skipped` by kind. With `batches`, a JSONL file's documents
+    may come as `DocBatch`es, Arrow columns that need not become Python objects.
     """
     skipped = Counter() if skipped is None else skipped
-    readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text": _read_text,
+    readers = {"jsonl": lambda f, cfg: _read_jsonl(f, cfg, batches),
+               "parquet": _read_parquet, "text": _read_text,
                "hf_disk": _read_arrow, "html": _read_html,
                "warc": lambda f, cfg: read_warc(f, cfg, skipped),
                "wet": lambda f, cfg: read_wet(f, cfg, skipped)}
@@ -259,13 +263,22 @@ class _ZstdReader(io.RawIOBase):
         return n
 
 
-def _read_jsonl(f: InputFile, cfg: InputConfig) -> Iterator[Record]:
+def _read_jsonl(f: InputFile, cfg: InputConfig, batches: bool = False
+                ) -> Iterator[Record | DocBatch]:
+    """Blocks of lines go through Arrow (`jsonl_blocks`) until it has refused
+    `ARROW_REFUSALS` of them (a file whose metadata are numbers would pay for every try);
+    the rest are parsed line by line."""
+    refused = 0
     with _open_decompressed(f.url, prefetch=True) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if line_no == 1 and line.startswith(codecs.BOM_UTF8):
-                line = line[len(codecs.BOM_UTF8):]
-            if line and not line.isspace():  # isspace stops at the first other byte
-                yield _parse_json_line(line, line_no, f, cfg)
+        for first_line, block in blocks(handle):
+            docs = parse_block(block, first_line, f, cfg) if refused < ARROW_REFUSALS else None
+            if docs is not None:
+                yield from [docs] if batches else docs.documents()
+                continue
+            refused += 1
+            for line_no, line in enumerate(io.BytesIO(block), start=first_line):
+                if not line.isspace():  # isspace stops at the first other byte
+                    yield _parse_json_line(line, line_no, f, cfg)
 
 
 def _parse_json_line(line: bytes, line_no: int, f: InputFile, cfg: InputConfig) -> Record:

@@ -49,7 +49,8 @@ def to_document(record: dict[str, Any], where: str, f: InputFile, cfg: InputConf
         if value is None or isinstance(value, (dict, list, bool)) or value == "":
             return reject(where, "missing_id", f, raw, text)
         doc_id = str(value)
-    source = cfg.source or record.get(cfg.source_field or "") or f.relpath
+    source = cfg.source or (record.get(cfg.source_field) if cfg.source_field else None) or \
+        f.relpath
     meta = {field: as_string(record.get(field)) for field in cfg.metadata}
     if messages is not None:
         meta[chat.MESSAGES] = messages

@@ -76,6 +76,8 @@ class ShardWriter:
         self.finished: list[ShardInfo] = []
         self._writer: pq.ParquetWriter | None = None
         self._rows: list[dict[str, Any]] = []  # not yet converted to Arrow
+        self._pieces: list[pa.RecordBatch] = []  # converted, but not yet one batch
+        self._pending = 0  # rows in _pieces and _rows
         self._rows_bytes = 0
         self._batches: list[pa.RecordBatch] = []  # the open row group, already Arrow
         self._group_rows = 0
@@ -85,10 +87,37 @@ class ShardWriter:
 
     def write(self, row: dict[str, Any], text_bytes: int) -> None:
         self._rows.append(row)
+        self._added(1, text_bytes)
+
+    def write_batch(self, batch: pa.RecordBatch, text_bytes: np.ndarray) -> None:
+        """Rows already in Arrow, cut where `write` of each row would have converted and
+        flushed: Parquet's pages depend on where the chunks end, and the file stays the same."""
+        if self._rows:
+            self._pieces.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+            self._rows = []
+        cumulative = np.cumsum(text_bytes, dtype=np.int64)
+        start = 0
+        while start < batch.num_rows:
+            before = int(cumulative[start - 1]) if start else 0
+            take = self._rows_until_full(cumulative[start:] - before)
+            self._pieces.append(batch.slice(start, take))
+            start += take
+            self._added(take, int(cumulative[start - 1]) - before)
+
+    def _rows_until_full(self, cumulative: np.ndarray) -> int:
+        """How many of these rows `write` would take before it converts or flushes."""
+        shard_left = self.cfg.shard_max_bytes - self._shard_bytes - self._group_bytes
+        by_bytes = min(BATCH_BYTES - self._rows_bytes, self.cfg.row_group_bytes -
+                       self._group_bytes, shard_left)
+        by_rows = min(BATCH_ROWS - self._pending, self.cfg.row_group_rows - self._group_rows)
+        return _rows_until_full(cumulative, by_rows, by_bytes)
+
+    def _added(self, rows: int, text_bytes: int) -> None:
+        self._pending += rows
         self._rows_bytes += text_bytes
-        self._group_rows += 1
+        self._group_rows += rows
         self._group_bytes += text_bytes
-        if len(self._rows) >= BATCH_ROWS or self._rows_bytes >= BATCH_BYTES:
+        if self._pending >= BATCH_ROWS or self._rows_bytes >= BATCH_BYTES:
             self._convert()
         if self._group_rows >= self.cfg.row_group_rows or \
                 self._group_bytes >= self.cfg.row_group_bytes or \
@@ -99,8 +128,11 @@ class ShardWriter:
         """Python rows to an Arrow batch: a row group held as dicts would take several times
         its text in memory."""
         if self._rows:
-            self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
-            self._rows, self._rows_bytes = [], 0
+            self._pieces.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+        if self._pieces:
+            self._batches.append(self._pieces[0] if len(self._pieces) == 1
+                                 else pa.concat_batches(self._pieces))
+        self._rows, self._pieces, self._pending, self._rows_bytes = [], [], 0, 0
 
     def close(self) -> list[ShardInfo]:
         """Flush and close; returns every shard written, in order."""

@@ -19,6 +19,7 @@ from curation.core.counters import StepCounts
 from curation.core.document import Document, Rejected
 from curation.core.errors import InputFileError
 from curation.core.pipeline import Pipeline, Stage
+from curation.io.jsonl_blocks import DocBatch
 from curation.io.readers import InputFile, read_file
 from curation.io.shards import ShardWriter, doc_row, rejected_row
 from curation.run.workdir import WorkDir, commit_dir
@@ -86,6 +87,11 @@ class _Sinks:
         target = doc.meta["split"] if self.split else next(iter(self.kept))
         self.kept[target].write(doc_row(doc), doc.nbytes)
 
+    def keep_batch(self, docs: DocBatch) -> None:
+        """Documents no step looks at: Arrow columns straight to the writer."""
+        assert not self.split
+        next(iter(self.kept.values())).write_batch(docs.batch, docs.text_bytes)
+
     def reject(self, rej: Rejected) -> None:
         if self.keep_rejected:
             self.rejected.write(rejected_row(rej), rej.doc.nbytes + len(rej.raw or b""))
@@ -111,7 +117,12 @@ def _process(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir, t
         assert isinstance(exit_step, GlobalStep)
         collector = exit_step.collector(stage.exit)
     row = -1
-    for row, record in enumerate(_source(pipeline, stage, unit, work, counts, strict)):
+    for record in _source(pipeline, stage, unit, work, counts, strict):
+        if isinstance(record, DocBatch):
+            sinks.keep_batch(record)
+            progress(record.num_rows)
+            continue
+        row += 1
         if row % 1000 == 999:
             progress(1000)
         if isinstance(record, Rejected):
@@ -149,14 +160,26 @@ def _decisions(pipeline: Pipeline, stage: Stage, work: WorkDir, unit: int) -> di
 
 
 def _source(pipeline: Pipeline, stage: Stage, unit: InputFile, work: WorkDir,
-            counts: list[StepCounts | None], strict: bool) -> Iterator[Document | Rejected]:
-    """Stage 0 reads the input file (counting under `read`); later stages read stage k-1."""
+            counts: list[StepCounts | None], strict: bool
+            ) -> Iterator[Document | Rejected | DocBatch]:
+    """Stage 0 reads the input file (counting under `read`); later stages read stage k-1.
+
+    Batches of documents come through as they are only where no step will see them."""
     if stage.index > 0:
         yield from _previous_stage(pipeline, stage, unit, work)
         return
     read = counts[0]
+    untouched = not stage.maps and stage.exit is None
     # Records that are not documents (a WARC's requests...) are counted as flagged.
-    for record in read_file(unit, pipeline.config.input, skipped=read.flagged):
+    for record in read_file(unit, pipeline.config.input, skipped=read.flagged, batches=True):
+        if isinstance(record, DocBatch):
+            size = int(record.text_bytes.sum())
+            read.docs_in += record.num_rows
+            read.docs_out += record.num_rows
+            read.bytes_in += size
+            read.bytes_out += size
+            yield from [record] if untouched else record.documents()
+            continue
         read.docs_in += 1
         if isinstance(record, Rejected):
             if strict:
