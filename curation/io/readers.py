@@ -270,13 +270,13 @@ def _read_jsonl(f: InputFile, cfg: InputConfig, batches: bool = False
     the rest are parsed line by line."""
     refused = 0
     with _open_decompressed(f.url, prefetch=True) as handle:
-        for first_line, block in blocks(handle):
-            docs = parse_block(block, first_line, f, cfg) if refused < ARROW_REFUSALS else None
+        for block in blocks(handle):
+            docs = parse_block(block, f, cfg) if refused < ARROW_REFUSALS else None
             if docs is not None:
                 yield from [docs] if batches else docs.documents()
                 continue
             refused += 1
-            for line_no, line in enumerate(io.BytesIO(block), start=first_line):
+            for line_no, line in enumerate(io.BytesIO(block.data), start=block.first_line):
                 if not line.isspace():  # isspace stops at the first other byte
                     yield _parse_json_line(line, line_no, f, cfg)
 
