@@ -58,6 +58,7 @@ class DocBatch:
         return self.batch.num_rows
 
     def documents(self) -> Iterator[Document]:
+        """The rows as Python documents, for the steps that need them."""
         columns = [column.to_pylist() for column in self.batch.columns]
         names = self.batch.schema.names[3:]
         sizes = self.text_bytes.tolist()
@@ -92,7 +93,7 @@ def blocks(handle: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[Block]:
         data = handle.read(size)
     rest = b"".join(carry)
     if rest:
-        yield Block(line, rest, rest.count(b"\n") + 1)
+        yield Block(line, rest, 1)  # the last line, with no line break after it
 
 
 def parse_block(lines: Block, f: InputFile, cfg: InputConfig) -> DocBatch | None:
