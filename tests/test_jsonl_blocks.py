@@ -22,8 +22,9 @@ from curation.core.config import InputConfig, validate
 from curation.core.document import Document, Rejected
 from curation.core.pipeline import Pipeline
 from curation.io import readers
-from curation.io.jsonl_blocks import Block, DocBatch, blocks, parse_block
+from curation.io.jsonl_blocks import Block, blocks, parse_block
 from curation.io.readers import InputFile, read_file
+from curation.io.records import DocBatch
 from curation.run.orchestrate import RunOptions, run_pipeline
 from tests.test_fuzz import FUZZ
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import IO, NamedTuple
 
@@ -31,8 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from curation.core.config import InputConfig
-from curation.core.document import Document
-from curation.io.records import InputFile
+from curation.io.records import DocBatch, InputFile
 from curation.io.shards import build_schema
 
 BLOCK_BYTES = 1 << 20
@@ -44,27 +42,6 @@ _LONG_INTEGER = re.compile(rb"[0-9]{%d}" % (_LONG_DIGITS + 1))
 _DIGIT_STRIDE = _LONG_DIGITS // 2
 _OPEN, _CLOSE, _NEWLINE, _RETURN = b"{}\n\r"
 _SURELY_NOT_BLANK = "^[!-~]"  # starts with printable ASCII other than a space
-
-
-@dataclass
-class DocBatch:
-    """Documents as Arrow columns: id, text, source, then the kept metadata (all strings)."""
-
-    batch: pa.RecordBatch
-    text_bytes: np.ndarray  # UTF-8 size of each text
-
-    @property
-    def num_rows(self) -> int:
-        return self.batch.num_rows
-
-    def documents(self) -> Iterator[Document]:
-        """The rows as Python documents, for the steps that need them."""
-        columns = [column.to_pylist() for column in self.batch.columns]
-        names = self.batch.schema.names[3:]
-        sizes = self.text_bytes.tolist()
-        for size, (doc_id, text, source, *meta) in zip(sizes, zip(*columns, strict=True),
-                                                      strict=True):
-            yield Document(doc_id, text, source, dict(zip(names, meta, strict=True)), _nbytes=size)
 
 
 class Block(NamedTuple):
@@ -123,7 +100,7 @@ def parse_block(lines: Block, f: InputFile, cfg: InputConfig) -> DocBatch | None
     arrays = [ids, text, _sources(columns, lines.lines, f, cfg),
               *(columns[name] for name in cfg.metadata)]
     batch = pa.RecordBatch.from_arrays(arrays, schema=build_schema(cfg.metadata, {}))
-    return DocBatch(batch, pc.binary_length(text).to_numpy())
+    return DocBatch.of(batch)
 
 
 def _one_object_per_line(block: bytes) -> bool:

@@ -37,9 +37,9 @@ from curation.io.formats import (
     WEB_FORMATS,
     format_of,
 )
-from curation.io.jsonl_blocks import DocBatch, blocks, parse_block
+from curation.io.jsonl_blocks import blocks, parse_block
 from curation.io.prefetch import GzipChunks, Prefetched
-from curation.io.records import InputFile, Record, reject, to_document
+from curation.io.records import DocBatch, InputFile, Record, reject, to_document
 from curation.io.warc import read_warc, read_wet
 
 _BLANK_LINE = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+")

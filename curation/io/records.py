@@ -4,8 +4,13 @@ rules every reader shares (text or chat messages, id, source, metadata kept as t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from curation.core.config import InputConfig
 from curation.core.document import Document, Rejected
@@ -13,6 +18,33 @@ from curation.io import chat
 from gristmill.messages import problem
 
 Record = Document | Rejected
+
+
+@dataclass
+class DocBatch:
+    """Documents as Arrow columns: id, text, source, then the rest (kept metadata, and in a
+    later stage the columns of the steps before it), with each text's UTF-8 size."""
+
+    batch: pa.RecordBatch
+    text_bytes: np.ndarray  # UTF-8 size of each text
+
+    @classmethod
+    def of(cls, batch: pa.RecordBatch) -> DocBatch:
+        """Sizes measured by Arrow, so that no text is encoded again to count its bytes."""
+        return cls(batch, pc.binary_length(batch.column(1)).to_numpy())
+
+    @property
+    def num_rows(self) -> int:
+        return self.batch.num_rows
+
+    def documents(self) -> Iterator[Document]:
+        """The rows as Python documents, for the steps that need them."""
+        columns = [column.to_pylist() for column in self.batch.columns]
+        names = self.batch.schema.names[3:]
+        sizes = self.text_bytes.tolist()
+        for size, (doc_id, text, source, *meta) in zip(sizes, zip(*columns, strict=True),
+                                                      strict=True):
+            yield Document(doc_id, text, source, dict(zip(names, meta, strict=True)), _nbytes=size)
 
 
 @dataclass(frozen=True)

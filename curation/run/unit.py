@@ -19,8 +19,8 @@ from curation.core.counters import StepCounts
 from curation.core.document import Document, Rejected
 from curation.core.errors import InputFileError
 from curation.core.pipeline import Pipeline, Stage
-from curation.io.jsonl_blocks import DocBatch
 from curation.io.readers import InputFile, read_file
+from curation.io.records import DocBatch
 from curation.io.shards import ShardWriter, doc_row, rejected_row
 from curation.run.workdir import WorkDir, commit_dir
 from curation.steps.base import GlobalStep
@@ -199,8 +199,7 @@ def _previous_stage(pipeline: Pipeline, stage: Stage, unit: InputFile,
     directory = work.unit_dir(stage.index - 1, unit.index)
     for path in sorted(directory.glob("kept-*.parquet")):
         for batch in pq.ParquetFile(path).iter_batches(8192):
-            for row in batch.to_pylist():
-                yield Document(row.pop("id"), row.pop("text"), row.pop("source"), row)
+            yield from DocBatch.of(batch).documents()
 
 
 def _apply_steps(pipeline: Pipeline, stage: Stage, doc: Document, decision: Any,
