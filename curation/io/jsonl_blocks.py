@@ -19,6 +19,7 @@ Python refuses under 1,000 levels): such blocks are left to the line parser.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -35,7 +36,6 @@ from curation.io.shards import build_schema
 
 BLOCK_BYTES = 1 << 20
 MAX_BLOCK_BYTES = 1 << 28  # a longer line is left to the line parser
-BOM = b"\xef\xbb\xbf"
 NESTING_LIMIT = 500  # brackets on a line; Python's own limit is under 1,000 levels
 _LONG_DIGITS = 4300  # Python's int() refuses more digits (sys.get_int_max_str_digits)
 _LONG_INTEGER = re.compile(rb"[0-9]{%d}" % (_LONG_DIGITS + 1))
@@ -55,7 +55,7 @@ class Block(NamedTuple):
 def blocks(handle: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[Block]:
     """The file's lines in blocks of about `size` bytes; the UTF-8 byte order mark is
     dropped, as the line parser drops it from line 1."""
-    line, data = 1, handle.read(size).removeprefix(BOM)
+    line, data = 1, handle.read(size).removeprefix(codecs.BOM_UTF8)
     carry: list[bytes] = []
     while data:
         cut = data.rfind(b"\n") + 1

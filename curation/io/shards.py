@@ -92,9 +92,7 @@ class ShardWriter:
     def write_batch(self, batch: pa.RecordBatch, text_bytes: np.ndarray) -> None:
         """Rows already in Arrow, cut where `write` of each row would have converted and
         flushed: Parquet's pages depend on where the chunks end, and the file stays the same."""
-        if self._rows:
-            self._pieces.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
-            self._rows = []
+        self._rows_to_piece()
         cumulative = np.cumsum(text_bytes, dtype=np.int64)
         start = 0
         while start < batch.num_rows:
@@ -127,12 +125,16 @@ class ShardWriter:
     def _convert(self) -> None:
         """Python rows to an Arrow batch: a row group held as dicts would take several times
         its text in memory."""
-        if self._rows:
-            self._pieces.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+        self._rows_to_piece()
         if self._pieces:
             self._batches.append(self._pieces[0] if len(self._pieces) == 1
                                  else pa.concat_batches(self._pieces))
-        self._rows, self._pieces, self._pending, self._rows_bytes = [], [], 0, 0
+        self._pieces, self._pending, self._rows_bytes = [], 0, 0
+
+    def _rows_to_piece(self) -> None:
+        if self._rows:
+            self._pieces.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+            self._rows = []
 
     def close(self) -> list[ShardInfo]:
         """Flush and close; returns every shard written, in order."""
