@@ -17,6 +17,8 @@ import os
 import shlex
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +26,7 @@ from typing import Any, NoReturn
 DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}
 INTERRUPTED = 130
+REDELIVER_S = 0.01  # a Ctrl-C lost in a finalizer is sent again this much later
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,7 +56,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; user mistakes become one readable error, never a traceback."""
-    previous = _quiet_workers()  # first: a Ctrl-C during the imports below is one line too
+    restore = _quiet_workers()  # first: a Ctrl-C during the imports below is one line too
     argv = sys.argv[1:] if argv is None else list(argv)
     # OpenMP's idle threads spin (libgomp's default), fastest on cores you have to yourself;
     # on shared cores, OMP_WAIT_POLICY=PASSIVE avoids a 3-10x slowdown (docs/training.md#cpus).
@@ -67,11 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         args = _parse(build_parser(argv), argv)
         return _run(args)
     except KeyboardInterrupt:
+        # CPython marks a KeyboardInterrupt that leaves any exec() of a string (scipy and
+        # numpy run some at import) as unhandled, even once caught here, and `python -m`
+        # then ends with SIGINT instead of our exit status; each exec() of a string clears it.
+        exec("")
         print(_interrupted(args, argv), file=sys.stderr)
         return INTERRUPTED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        restore()
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
@@ -113,11 +119,12 @@ def _interrupted(args: argparse.Namespace | None, argv: list[str]) -> str:
     return "interrupted"
 
 
-def _quiet_workers() -> Any:
+def _quiet_workers() -> Callable[[], None]:
     """Ctrl-C reaches every process of the terminal's group. In the main process it is a
     KeyboardInterrupt as usual; a forked worker (a process pool's, a data loader's) exits
-    at once without a traceback, and the main process cleans up and reports. Returns the
-    handler to restore, or None where handlers cannot be set (not the main thread)."""
+    at once without a traceback, and the main process cleans up and reports. Returns what
+    puts the previous handlers back (nothing to do where handlers cannot be set: not the
+    main thread, or SIGINT ignored)."""
     main_pid = os.getpid()
 
     def on_interrupt(signum: int, frame: Any) -> None:
@@ -125,12 +132,30 @@ def _quiet_workers() -> Any:
             os._exit(INTERRUPTED)
         raise KeyboardInterrupt
 
+    previous_hook = sys.unraisablehook
+
+    def on_unraisable(unraisable: Any) -> None:
+        """Python prints and drops an exception raised in a finalizer (`__del__`, a weakref
+        or gc callback), so a Ctrl-C landing there would be lost and the run go on: send it
+        again once the finalizer has returned."""
+        if os.getpid() == main_pid and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            threading.Timer(REDELIVER_S, os.kill, (main_pid, signal.SIGINT)).start()
+        else:
+            previous_hook(unraisable)
+
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # e.g. started with `&` or nohup
-        return None
+        return lambda: None
     try:
-        return signal.signal(signal.SIGINT, on_interrupt)
+        previous = signal.signal(signal.SIGINT, on_interrupt)
     except ValueError:
-        return None
+        return lambda: None
+    sys.unraisablehook = on_unraisable
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
+
+    return restore
 
 
 if __name__ == "__main__":

@@ -319,3 +319,33 @@ def test_ctrl_c_is_one_line_and_workers_die_quietly(world: dict[str, Path],
     assert err.strip().endswith(f"train {world['config']} run.out_dir={run} "
                                 "run.max_steps=100000 --quiet --resume"), err
     assert len(err.splitlines()) == 1
+
+
+def _launch(run: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`python -m` (as the Ctrl-C test runs it) of `gristmill steps` with its work replaced
+    by `run`, the body of `_run(args)`: how the process ends when that work is interrupted."""
+    (tmp_path / "launch_probe.py").write_text(
+        "import os, signal, sys, time\nfrom gristmill import launcher\n"
+        f"def _run(args):\n    {run}\n"
+        "launcher._run = _run\nsys.exit(launcher.main(['steps']))\n")
+    return subprocess.run([sys.executable, "-m", "launch_probe"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+
+
+def test_ctrl_c_inside_an_exec_still_exits_130(tmp_path: Path) -> None:
+    # scipy and numpy exec() strings at import; Ctrl-C there made CPython end `python -m`
+    # with SIGINT (status -2) after our one line, instead of exit 130
+    done = _launch("exec('raise KeyboardInterrupt')", tmp_path)
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+def test_ctrl_c_inside_a_finalizer_is_not_lost(tmp_path: Path) -> None:
+    # Python prints and drops an exception raised in __del__: the run went on to exit 0
+    done = _launch("class Finalized:\n"
+                   "        def __del__(self):\n"
+                   "            os.kill(os.getpid(), signal.SIGINT)\n"
+                   "            sum(range(1000))\n"
+                   "    Finalized()\n"
+                   "    time.sleep(30)\n"
+                   "    return 0", tmp_path)
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
